@@ -1,0 +1,1 @@
+"""The ``jslim`` command line: train, eval, inspect, convert."""
