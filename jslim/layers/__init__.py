@@ -1,0 +1,57 @@
+"""TF-Slim's layer library as plain functions for Flax ``@nn.compact`` methods.
+
+Every layer keeps slim's name, argument names and defaults (minus graph plumbing:
+``reuse`` and ``*_collections``), and creates its variables under ``scope`` with
+TF-Slim's names and layouts, so a TF name is the variable's tree path.
+"""
+
+from jslim.layers.conv import (
+    conv1d,
+    conv2d,
+    conv2d_transpose,
+    conv3d,
+    convolution,
+    convolution1d,
+    convolution2d,
+    convolution2d_transpose,
+    convolution3d,
+    depthwise_conv2d,
+    separable_conv2d,
+    separable_convolution2d,
+)
+from jslim.layers.core import (
+    bias_add,
+    dropout,
+    flatten,
+    fully_connected,
+    linear,
+    one_hot_encoding,
+    relu,
+    relu6,
+    repeat,
+    softmax,
+    stack,
+)
+from jslim.layers.initializers import (
+    constant_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    truncated_normal_initializer,
+    variance_scaling_initializer,
+    xavier_initializer,
+    xavier_initializer_conv2d,
+    zeros_initializer,
+)
+from jslim.layers.normalization import batch_norm
+from jslim.layers.pooling import avg_pool2d, avg_pool3d, max_pool2d, max_pool3d
+from jslim.layers.regularizers import (
+    apply_regularization,
+    get_regularization_loss,
+    get_regularization_losses,
+    l1_l2_regularizer,
+    l1_regularizer,
+    l2_regularizer,
+    sum_regularizer,
+)
+from jslim.layers.variable_scope import current_scope, model_variable, scope_path, variable_scope

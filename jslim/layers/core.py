@@ -1,0 +1,209 @@
+"""Core layers: fully connected, dropout, flatten, bias_add, softmax, repeat, stack."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jslim.layers import initializers
+from jslim.layers.conv import channels_last, finish
+from jslim.layers.variable_scope import current_scope, model_variable, variable_scope
+from jslim.scopes import add_arg_scope
+
+__all__ = [
+    "bias_add",
+    "dropout",
+    "flatten",
+    "fully_connected",
+    "linear",
+    "one_hot_encoding",
+    "relu",
+    "relu6",
+    "repeat",
+    "softmax",
+    "stack",
+]
+
+
+@add_arg_scope
+def fully_connected(
+    inputs: jax.Array,
+    num_outputs: int,
+    activation_fn: Callable[[jax.Array], jax.Array] | None = jax.nn.relu,
+    normalizer_fn: Callable[..., jax.Array] | None = None,
+    normalizer_params: Mapping[str, Any] | None = None,
+    weights_initializer: Callable[..., jax.Array] = initializers.xavier_initializer(),
+    weights_regularizer: Callable[[jax.Array], jax.Array] | None = None,
+    biases_initializer: Callable[..., jax.Array] | None = initializers.zeros_initializer(),
+    biases_regularizer: Callable[[jax.Array], jax.Array] | None = None,
+    trainable: bool = True,
+    scope: str | None = None,
+) -> jax.Array:
+    """A dense layer on the last axis, like ``slim.fully_connected``.
+
+    Variables ``<scope>/weights`` ``[in, num_outputs]`` and ``<scope>/biases``
+    ``[num_outputs]`` (none when ``normalizer_fn`` is given); ReLU and xavier by
+    default; default scope ``fully_connected``.
+
+    Args:
+      inputs: ``[batch, ..., in]``.
+      num_outputs: output units.
+      Others: as in ``jslim.layers.convolution``.
+
+    Returns:
+      ``[batch, ..., num_outputs]``.
+    """
+    if inputs.ndim < 2:
+        raise ValueError(f"fully_connected: inputs must have rank >= 2, got shape {inputs.shape}.")
+    with variable_scope(scope, default_name="fully_connected"):
+        weights = model_variable(
+            "weights", [inputs.shape[-1], num_outputs], weights_initializer,
+            regularizer=weights_regularizer, trainable=trainable,
+        )
+        outputs = jnp.matmul(inputs, weights.astype(inputs.dtype))
+        return finish(
+            outputs,
+            channel_axis=-1,
+            normalizer_fn=normalizer_fn,
+            normalizer_params=normalizer_params,
+            activation_fn=activation_fn,
+            biases_initializer=biases_initializer,
+            biases_regularizer=biases_regularizer,
+            trainable=trainable,
+        )
+
+
+linear = functools.partial(fully_connected, activation_fn=None)
+relu = functools.partial(fully_connected, activation_fn=jax.nn.relu)
+relu6 = functools.partial(fully_connected, activation_fn=jax.nn.relu6)
+
+
+@add_arg_scope
+def dropout(
+    inputs: jax.Array,
+    keep_prob: float = 0.5,
+    noise_shape: Sequence[int] | None = None,
+    is_training: bool = True,
+    scope: str | None = None,
+    seed: int | None = None,
+) -> jax.Array:
+    """Dropout with TF's ``keep_prob``: keeps with probability ``keep_prob``, scales by ``1/keep_prob``.
+
+    Identity when ``is_training`` is False or ``keep_prob == 1``. Needs the
+    ``'dropout'`` RNG stream (``model.apply(..., rngs={'dropout': key})``).
+
+    Args:
+      inputs: any shape.
+      keep_prob: the probability to keep each element.
+      noise_shape: shape of the keep mask, broadcast against ``inputs``.
+      is_training: apply dropout.
+      scope, seed: unused (names only; JAX randomness comes from the RNG stream).
+    """
+    del scope, seed
+    if not is_training or keep_prob == 1:
+        return inputs
+    if not 0.0 < keep_prob <= 1.0:
+        raise ValueError(f"dropout: keep_prob must be in (0, 1], got {keep_prob}.")
+    shape = tuple(noise_shape) if noise_shape is not None else inputs.shape
+    key = current_scope().make_rng("dropout")
+    keep = jax.random.bernoulli(key, keep_prob, shape)
+    return jnp.where(keep, inputs / jnp.asarray(keep_prob, inputs.dtype), jnp.zeros((), inputs.dtype))
+
+
+@add_arg_scope
+def flatten(inputs: jax.Array, scope: str | None = None) -> jax.Array:
+    """``[batch, ...] -> [batch, k]``, like ``slim.flatten``."""
+    del scope
+    if inputs.ndim < 2:
+        raise ValueError(f"flatten: inputs must have rank >= 2, got shape {inputs.shape}.")
+    return inputs.reshape(inputs.shape[0], -1)
+
+
+@add_arg_scope
+def bias_add(
+    inputs: jax.Array,
+    activation_fn: Callable[[jax.Array], jax.Array] | None = None,
+    initializer: Callable[..., jax.Array] = initializers.zeros_initializer(),
+    regularizer: Callable[[jax.Array], jax.Array] | None = None,
+    trainable: bool = True,
+    data_format: str = "NHWC",
+    scope: str | None = None,
+) -> jax.Array:
+    """Adds ``<scope>/biases`` on the channel axis, like ``slim.bias_add`` (scope ``BiasAdd``)."""
+    channel_axis = -1 if channels_last(data_format, inputs.ndim) or inputs.ndim == 2 else 1
+    with variable_scope(scope, default_name="BiasAdd"):
+        return finish(
+            inputs,
+            channel_axis=channel_axis,
+            normalizer_fn=None,
+            normalizer_params=None,
+            activation_fn=activation_fn,
+            biases_initializer=initializer,
+            biases_regularizer=regularizer,
+            trainable=trainable,
+        )
+
+
+@add_arg_scope
+def softmax(logits: jax.Array, scope: str | None = None) -> jax.Array:
+    """Softmax over the last axis (any rank), like ``slim.softmax``."""
+    del scope
+    return jax.nn.softmax(logits, axis=-1)
+
+
+@add_arg_scope
+def one_hot_encoding(
+    labels: jax.Array,
+    num_classes: int,
+    on_value: float = 1.0,
+    off_value: float = 0.0,
+    scope: str | None = None,
+) -> jax.Array:
+    """Integer labels ``[...]`` -> float32 one-hot ``[..., num_classes]``."""
+    del scope
+    hot = jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
+    return hot * (on_value - off_value) + off_value
+
+
+def _layer_name(layer: Callable[..., Any]) -> str:
+    if hasattr(layer, "__name__"):
+        return layer.__name__
+    if hasattr(layer, "func"):
+        return layer.func.__name__
+    return "repeat"
+
+
+def repeat(inputs: jax.Array, repetitions: int, layer: Callable[..., jax.Array], *args: Any, **kwargs: Any) -> jax.Array:
+    """Applies ``layer`` ``repetitions`` times, like ``slim.repeat``.
+
+    Scopes follow slim: ``repeat(x, 2, conv2d, 64, [3, 3], scope='conv1')``
+    creates ``conv1/conv1_1`` and ``conv1/conv1_2``.
+    """
+    scope = kwargs.pop("scope", None)
+    with variable_scope(scope, default_name="Repeat"):
+        base = scope.split("/")[-1] if scope else _layer_name(layer)
+        outputs = inputs
+        for i in range(repetitions):
+            outputs = layer(outputs, *args, **kwargs, scope=f"{base}_{i + 1}")
+        return outputs
+
+
+def stack(inputs: jax.Array, layer: Callable[..., jax.Array], stack_args: Sequence[Any], **kwargs: Any) -> jax.Array:
+    """Applies ``layer`` once per entry of ``stack_args``, like ``slim.stack``.
+
+    ``stack(x, fully_connected, [32, 64], scope='fc')`` creates ``fc/fc_1`` and ``fc/fc_2``.
+    """
+    scope = kwargs.pop("scope", None)
+    if not isinstance(stack_args, (list, tuple)):
+        raise ValueError("stack_args must be a list or a tuple.")
+    with variable_scope(scope, default_name="Stack"):
+        base = scope.split("/")[-1] if scope else _layer_name(layer)
+        outputs = inputs
+        for i, arg in enumerate(stack_args):
+            arg = arg if isinstance(arg, (list, tuple)) else [arg]
+            outputs = layer(outputs, *arg, **kwargs, scope=f"{base}_{i + 1}")
+        return outputs
