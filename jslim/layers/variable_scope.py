@@ -134,7 +134,9 @@ def variable_scope(name_or_scope: str | None = None, default_name: str | None = 
         scope = _child(scope, name)
     token = _STACK.set((_current_module(), scope))
     try:
-        yield "/".join(scope.path)
+        # The name stack makes XLA op names (profiles, jaxprs) carry the TF scope.
+        with jax.named_scope("/".join(names)):
+            yield "/".join(scope.path)
     finally:
         _STACK.reset(token)
 
