@@ -36,18 +36,18 @@ def pool_window(inputs: jax.Array, kernel_size, stride, padding: str, data_forma
 
 def _max_pool(inputs, kernel_size, stride, padding, data_format, spatial):
     window, strides, pads = pool_window(inputs, kernel_size, stride, padding, data_format, spatial)
-    init = jnp.array(-jnp.inf, inputs.dtype)
-    return jax.lax.reduce_window(inputs, init, jax.lax.max, window, strides, pads)
+    # A Python-scalar identity lets JAX pick its differentiable max/add pooling primitives.
+    return jax.lax.reduce_window(inputs, -jnp.inf, jax.lax.max, window, strides, pads)
 
 
 def _avg_pool(inputs, kernel_size, stride, padding, data_format, spatial):
     window, strides, pads = pool_window(inputs, kernel_size, stride, padding, data_format, spatial)
-    summed = jax.lax.reduce_window(inputs, jnp.array(0, inputs.dtype), jax.lax.add, window, strides, pads)
+    summed = jax.lax.reduce_window(inputs, 0.0, jax.lax.add, window, strides, pads)
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return summed / np.prod(window)
     # Count the valid elements of each window (a constant, folded by XLA).
     ones = jnp.ones((1, *inputs.shape[1:]), inputs.dtype)
-    counts = jax.lax.reduce_window(ones, jnp.array(0, inputs.dtype), jax.lax.add, window, strides, pads)
+    counts = jax.lax.reduce_window(ones, 0.0, jax.lax.add, window, strides, pads)
     return summed / counts
 
 
