@@ -1,0 +1,1 @@
+"""Data: datasets, slim preprocessing, input pipelines (no TensorFlow)."""
