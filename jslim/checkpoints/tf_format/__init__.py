@@ -10,3 +10,4 @@ from jslim.checkpoints.tf_format.paths import latest_checkpoint
 from jslim.checkpoints.tf_format.reader import (
     list_tf_checkpoint, open_tf_checkpoint, read_tf_checkpoint)
 from jslim.checkpoints.tf_format.tensor_reader import TensorInfo, TensorReader
+from jslim.checkpoints.tf_format.writer import write_tf_checkpoint

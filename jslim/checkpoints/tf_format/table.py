@@ -198,14 +198,18 @@ class TableWriter:
     Args:
       file: a binary file open for writing, positioned at 0.
       block_size: target size of a data block (TF's default, 256 KiB).
-      compress: snappy-compress blocks that shrink by at least 1/8, as TF does.
+      compress: snappy-compress blocks that shrink by at least ``min_saving``.
+      min_saving: the fraction a block must shrink by to be stored compressed (TF's
+        rule is 1/8; a negative value compresses every block).
     """
 
-    def __init__(self, file: BinaryIO, *, block_size: int = 256 << 10, compress: bool = False):
+    def __init__(self, file: BinaryIO, *, block_size: int = 256 << 10, compress: bool = False,
+                 min_saving: float = 0.125):
         self._file = file
         self._offset = 0
         self._block_size = block_size
         self._compress = compress
+        self._min_saving = min_saving
         self._data = _BlockBuilder(16)
         self._index = _BlockBuilder(1)
         self._last_key: bytes | None = None
@@ -229,7 +233,7 @@ class TableWriter:
         kind, contents = NO_COMPRESSION, raw
         if self._compress:
             packed = bytes(cramjam.snappy.compress_raw(raw))
-            if len(packed) < len(raw) - len(raw) // 8:
+            if len(packed) < len(raw) * (1 - self._min_saving):
                 kind, contents = SNAPPY, packed
         checksum = crc.mask(crc.value(bytes([kind]), crc.value(contents)))
         self._file.write(contents + bytes([kind]) + struct.pack("<I", checksum))
