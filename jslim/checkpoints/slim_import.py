@@ -165,6 +165,8 @@ def restore_variables(source: Mapping[str, Any], template: Mapping, *,
 
 
 def _open(path_or_tensors: str | os.PathLike | Mapping[str, Any]) -> tuple[Mapping, str]:
+    if isinstance(path_or_tensors, TensorReader):
+        return path_or_tensors, path_or_tensors.path
     if isinstance(path_or_tensors, Mapping):
         return path_or_tensors, "(tensors given)"
     reader = open_tf_checkpoint(path_or_tensors)
@@ -183,8 +185,8 @@ def import_slim_checkpoint(path_or_tensors: str | os.PathLike | Mapping[str, Any
     but ``losses``/``intermediates`` is matched by path, as is.
 
     Args:
-      path_or_tensors: a checkpoint path (anything ``open_tf_checkpoint`` takes) or
-        ``{tf name: array}``.
+      path_or_tensors: a checkpoint path (anything ``open_tf_checkpoint`` takes), an
+        opened checkpoint, or ``{tf name: array}``.
       template: the variables tree (``model.init(...)``) or its ``jax.eval_shape``; the
         result has its structure, dtypes (values are cast) and shardings (a
         ``ShapeDtypeStruct.sharding`` places each array, so big models land sharded).
