@@ -14,7 +14,8 @@ TF checkpoint does not import JAX.
 
 import importlib
 
-from jslim.checkpoints.naming import tensor_names_to_tree, tree_to_tensor_names
+from jslim.checkpoints.naming import (
+    is_training_state_name, tensor_names_to_tree, tree_to_tensor_names)
 from jslim.checkpoints.tf_format import (
     CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, CorruptCheckpointError,
     TensorInfo, TensorNotFoundError, TensorReader, UnsupportedCheckpointError,
@@ -24,7 +25,6 @@ from jslim.checkpoints.tf_format import (
 _LAZY = {
     "import_slim_checkpoint": "jslim.checkpoints.slim_import",
     "export_slim_checkpoint": "jslim.checkpoints.slim_import",
-    "is_training_state_name": "jslim.checkpoints.slim_import",
     "CheckpointManager": "jslim.checkpoints.orbax_io",
     "save_checkpoint": "jslim.checkpoints.orbax_io",
     "restore_checkpoint": "jslim.checkpoints.orbax_io",
@@ -35,7 +35,7 @@ __all__ = [
     "CorruptCheckpointError", "TensorInfo", "TensorNotFoundError", "TensorReader",
     "UnsupportedCheckpointError", "latest_checkpoint", "list_tf_checkpoint",
     "open_tf_checkpoint", "read_tf_checkpoint", "write_tf_checkpoint",
-    "tensor_names_to_tree", "tree_to_tensor_names", *_LAZY]
+    "is_training_state_name", "tensor_names_to_tree", "tree_to_tensor_names", *_LAZY]
 
 
 def __getattr__(name: str):

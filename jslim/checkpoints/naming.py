@@ -9,13 +9,36 @@ Every collection holds slim variables except the per-call outputs ``losses`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from jslim.checkpoints.tf_format.errors import CheckpointError
 
 # Collections that hold per-call outputs, not variables.
 NON_VARIABLE_COLLECTIONS = frozenset({"losses", "intermediates"})
+# Names a TF training run adds beside the model's variables: optimizer slots and EMA
+# shadows (a suffix, "_1" for a second slot, "_N" when TF uniquified the name), the
+# step counter, Adam's power accumulators, TF2's object graph.
+_SLOT = re.compile(
+    r"/(Momentum|RMSProp|Adam|Adagrad|AdagradDA|Adadelta|Ftrl|ProximalAdagrad|Nadam|"
+    r"LazyAdam|ExponentialMovingAverage|accumulator|gradient_accumulator|"
+    r"gradient_squared_accumulator)(_\d+)*$")
+_BOOKKEEPING = re.compile(r"^(global_step|beta[12]_power|_CHECKPOINTABLE_OBJECT_GRAPH)(_\d+)?$")
+
+
+def is_training_state_name(name: str) -> bool:
+    """Whether ``name`` is an optimizer slot, an EMA shadow, ``global_step`` or the like.
+
+    The importer never reports such checkpoint names as unexpected.
+    """
+    return bool(_SLOT.search(name) or _BOOKKEEPING.match(name))
+
+
+def matches_scopes(name: str, scopes: Iterable[str]) -> bool:
+    """Slim's scope filter: ``re.match(scope, name)`` for any scope (a plain scope
+    string is a name prefix, as in ``checkpoint_exclude_scopes``)."""
+    return any(re.match(scope, name) for scope in scopes)
 
 
 def _walk(tree: Mapping, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -19,34 +18,12 @@ import numpy as np
 from flax.core import meta
 
 from jslim.checkpoints import naming
+from jslim.checkpoints.naming import is_training_state_name, matches_scopes
 from jslim.checkpoints.tf_format import (
     CheckpointError, CheckpointMismatchError, TensorReader, open_tf_checkpoint,
     write_tf_checkpoint)
 
 EMA_SUFFIX = "/ExponentialMovingAverage"
-# Names a TF training run adds beside the model's variables: optimizer slots and EMA
-# shadows (a suffix, "_1" for a second slot, "_N" when TF uniquified the name), the
-# step counter, Adam's power accumulators, TF2's object graph.
-_SLOT = re.compile(
-    r"/(Momentum|RMSProp|Adam|Adagrad|AdagradDA|Adadelta|Ftrl|ProximalAdagrad|Nadam|"
-    r"LazyAdam|ExponentialMovingAverage|accumulator|gradient_accumulator|"
-    r"gradient_squared_accumulator)(_\d+)*$")
-_BOOKKEEPING = re.compile(
-    r"^(global_step|beta[12]_power|_CHECKPOINTABLE_OBJECT_GRAPH)(_\d+)?$")
-
-
-def is_training_state_name(name: str) -> bool:
-    """Whether ``name`` is an optimizer slot, an EMA shadow, ``global_step`` or the like.
-
-    Such names are never reported as unexpected by the importer.
-    """
-    return bool(_SLOT.search(name) or _BOOKKEEPING.match(name))
-
-
-def matches_scopes(name: str, scopes: Iterable[str]) -> bool:
-    """Slim's scope filter: ``re.match(scope, name)`` for any scope (a plain scope
-    string is a name prefix, as in ``checkpoint_exclude_scopes``)."""
-    return any(re.match(scope, name) for scope in scopes)
 
 
 @dataclasses.dataclass
