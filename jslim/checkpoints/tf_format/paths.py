@@ -50,7 +50,10 @@ def latest_checkpoint(directory: str) -> str:
     match = _STATE_PATH.search(text)
     if not match:
         raise CorruptCheckpointError(f"{state}: no model_checkpoint_path in the state file")
-    path = codecs.escape_decode(match.group(1).encode("utf-8"))[0].decode("utf-8")
+    try:
+        path = codecs.escape_decode(match.group(1).encode("utf-8"))[0].decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CorruptCheckpointError(f"{state}: bad model_checkpoint_path: {err}") from err
     return path if os.path.isabs(path) else os.path.join(directory, path)
 
 

@@ -42,7 +42,7 @@ def tensor_proto_values(proto: dict, dtype: np.dtype, count: int, where: str) ->
         values = np.empty(len(proto.get("string_val", ())), object)
         values[:] = [bytes(item) for item in proto.get("string_val", ())]
     elif dtype.name in _VALUE_FIELDS:
-        values = _typed_values(proto.get(_VALUE_FIELDS[dtype.name]), dtype)
+        values = _typed_values(proto.get(_VALUE_FIELDS[dtype.name]), dtype, where)
     else:
         raise CorruptCheckpointError(f"{where}: no values of dtype {dtype} in a V1 slice")
     if values.size != count:
@@ -50,10 +50,12 @@ def tensor_proto_values(proto: dict, dtype: np.dtype, count: int, where: str) ->
     return values
 
 
-def _typed_values(stored: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+def _typed_values(stored: np.ndarray | None, dtype: np.dtype, where: str) -> np.ndarray:
     if stored is None:
         return np.zeros(0, dtype)
     if dtype.kind == "c":
+        if stored.size % 2:
+            raise CorruptCheckpointError(f"{where}: an odd number of complex components")
         return stored.view(dtype)
     if stored.dtype.kind == "f":
         return stored.astype(dtype, copy=False)
@@ -115,7 +117,10 @@ class SavedSlicesReader(TensorReader):
         return sum(len(self._slice_value(name, table, s)) for table, s in self._slices[name])
 
     def _slice_value(self, name: str, table: Table, tensor_slice: TensorSlice) -> memoryview:
-        value = table.get(tensor_slice.key(name))
+        try:
+            value = table.get(tensor_slice.key(name))
+        except CorruptCheckpointError as err:
+            raise CorruptCheckpointError(f"reading tensor {name!r}: {err}") from err
         if value is None:
             raise CorruptCheckpointError(
                 f"{table.path}: tensor {name!r} slice {tensor_slice} is listed in the "

@@ -79,7 +79,11 @@ def assemble(shape: tuple[int, ...], dtype: np.dtype, slices: Sequence[TensorSli
             "(a partition is missing or duplicated)")
     if len(boxes) == 1:
         return read(0, shape)
-    out = np.empty(shape, dtype)
+    try:
+        out = np.empty(shape, dtype)
+    except (MemoryError, ValueError) as err:
+        raise CorruptCheckpointError(
+            f"{where}: cannot allocate its shape {shape} of {dtype}: {err}") from err
     for i, box in enumerate(boxes):
         out[tuple(slice(lo, hi) for lo, hi in box)] = read(i, tuple(hi - lo for lo, hi in box))
     return out
