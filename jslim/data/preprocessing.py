@@ -1,8 +1,10 @@
-"""research/slim's *evaluation* preprocessing in numpy (no TensorFlow).
+"""research/slim's preprocessing (``preprocessing_factory``) in numpy, no TensorFlow.
 
-One function per slim preprocessing name (``preprocessing_factory``), each
-mapping one decoded image ``[H, W, 3]`` (uint8 in [0, 255], or float in [0, 1]
-for ``inception``) to the network input ``[height, width, 3]`` float32:
+A registered preprocessing function maps a batch ``images [N, H, W, C]`` (uint8
+or float in [0, 255]) to ``[N, height, width, C]`` float32:
+``fn(images, height, width, is_training=False, rng=None)``; ``rng`` (a
+``numpy.random.Generator``) drives training-time augmentation. The per-image
+evaluation functions (``*_eval``) follow slim exactly:
 
 * ``inception``: central crop of 87.5 % of each side, bilinear resize
   (TF1's ``resize_bilinear``, ``align_corners=False``: no half-pixel offset),
@@ -11,6 +13,10 @@ for ``inception``) to the network input ``[height, width, 3]`` float32:
   the ImageNet channel means (R 123.68, G 116.78, B 103.94).
 * ``lenet``: central crop or zero pad to the size, ``(x - 128) / 128``.
 * ``cifarnet``: central crop or zero pad, per-image standardization.
+
+Training-time augmentation exists for ``lenet`` (slim has none); for the others
+(random crops, flips, color distortion) it is part of the data-pipeline work and
+``is_training=True`` raises a clear error until then.
 """
 
 from __future__ import annotations
@@ -22,11 +28,16 @@ import numpy as np
 
 __all__ = [
     "PREPROCESSING",
+    "Preprocess",
     "central_crop",
     "get_preprocessing",
+    "lenet",
     "resize_bilinear_tf1",
     "resize_image_with_crop_or_pad",
+    "resize_with_crop_or_pad",
 ]
+
+Preprocess = Callable[..., np.ndarray]
 
 _VGG_MEANS = np.array([123.68, 116.78, 103.94], np.float32)
 
@@ -115,16 +126,43 @@ def cifarnet_eval(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return (image - image.mean()) / adjusted_std
 
 
-PREPROCESSING: dict[str, Callable[..., np.ndarray]] = {
-    "inception": inception_eval,
-    "vgg": vgg_eval,
-    "lenet": lenet_eval,
-    "cifarnet": cifarnet_eval,
+def resize_with_crop_or_pad(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Batched ``tf.image.resize_image_with_crop_or_pad``: ``[N, H, W, C] -> [N, height, width, C]``."""
+    return np.stack([resize_image_with_crop_or_pad(img, height, width) for img in np.asarray(images)])
+
+
+def _batched(per_image: Callable[..., np.ndarray], name: str, has_training: bool = False) -> Preprocess:
+    def preprocess(images: np.ndarray, height: int, width: int, is_training: bool = False,
+                   rng: np.random.Generator | None = None) -> np.ndarray:
+        del rng
+        if is_training and not has_training:
+            raise NotImplementedError(
+                f"slim's training-time {name} preprocessing (random crops/flips/colour) is not in jslim "
+                "yet; use is_training=False or the lenet preprocessing."
+            )
+        return np.stack([per_image(img, height, width) for img in np.asarray(images)]).astype(np.float32)
+
+    preprocess.__name__ = name
+    preprocess.__doc__ = f"Batched slim ``{name}`` preprocessing (see :func:`{per_image.__name__}`)."
+    return preprocess
+
+
+lenet = _batched(lenet_eval, "lenet", has_training=True)  # slim's lenet preprocessing has no augmentation
+
+PREPROCESSING: dict[str, Preprocess] = {
+    "inception": _batched(inception_eval, "inception"),
+    "vgg": _batched(vgg_eval, "vgg"),
+    "lenet": lenet,
+    "cifarnet": _batched(cifarnet_eval, "cifarnet"),
 }
 
 
-def get_preprocessing(name: str) -> Callable[..., np.ndarray]:
-    """The eval preprocessing ``fn(image, height, width)`` of slim's preprocessing ``name``."""
+def get_preprocessing(name: str) -> Preprocess:
+    """slim's preprocessing ``name``: ``fn(images, height, width, is_training=False, rng=None)``.
+
+    Raises:
+      ValueError: an unknown name (the message lists the valid ones).
+    """
     if name not in PREPROCESSING:
         raise ValueError(f"Unknown preprocessing {name!r}; valid names: {', '.join(sorted(PREPROCESSING))}.")
     return PREPROCESSING[name]
