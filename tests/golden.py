@@ -68,20 +68,10 @@ def flat_names(variables: dict[str, Any]) -> dict[str, tuple[int, ...]]:
 
 def golden_variables(g: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     """The template's tree filled with golden values, via the slim importer."""
+    from jslim.checkpoints import import_slim_checkpoint  # pylint: disable=import-outside-toplevel
+
     tensors = {n: golden_value(n, s) for n, s in zip(g["var_names"], g["var_shapes"])}
-    try:
-        from jslim.checkpoints import import_slim_checkpoint  # pylint: disable=import-outside-toplevel
-    except ImportError:  # TODO(lead): remove once the importer has landed.
-        return _place(tensors, template)
     return import_slim_checkpoint(tensors, template)
-
-
-def _place(tensors, template):
-    return {
-        col: jax.tree_util.tree_map_with_path(lambda p, _: tensors["/".join(str(k.key) for k in p)], tree)
-        for col, tree in template.items()
-        if col not in SKIP_COLLECTIONS
-    }
 
 
 def tolerance(ref: np.ndarray) -> float:
