@@ -124,10 +124,10 @@ class SlimNet(nn.Module):
 
 def _slim_net_variables():
     images = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)), jnp.float32)
-    variables = SlimNet().init(jax.random.key(0), images)
+    shapes = jax.eval_shape(SlimNet().init, jax.random.key(0), images)
     rng = np.random.default_rng(1)
     variables = jax.tree_util.tree_map(  # values TF could not guess, positive for variances
-        lambda x: jnp.asarray(rng.uniform(0.5, 1.5, x.shape), x.dtype), variables)
+        lambda x: jnp.asarray(rng.uniform(0.5, 1.5, x.shape), x.dtype), shapes)
     return images, variables
 
 

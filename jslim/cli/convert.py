@@ -9,6 +9,7 @@ where ``jslim.checkpoints.restore_checkpoint`` and training resume find them.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from jslim.checkpoints.tf_format import CheckpointError, open_tf_checkpoint
@@ -28,8 +29,12 @@ def convert(args: argparse.Namespace) -> tuple[dict, int]:
     model = nets.build(args.model, num_classes=num_classes)
     size = args.image_size or spec.default_image_size
     images = jnp.zeros((1, size, size, spec.input_channels), jnp.float32)
-    template = jax.jit(model.init)(jax.random.key(0), images)
-    template = {name: tree for name, tree in template.items()
+    # Every variable comes from the checkpoint unless some are excluded or may be
+    # missing: only then are initial values needed (compiling init is slow for big nets).
+    keeps_initial_values = bool(args.include or args.exclude or args.ignore_missing_vars)
+    init = jax.jit(model.init) if keeps_initial_values else functools.partial(
+        jax.eval_shape, model.init)
+    template = {name: tree for name, tree in init(jax.random.key(0), images).items()
                 if name not in naming.NON_VARIABLE_COLLECTIONS}
     reader = open_tf_checkpoint(args.checkpoint)
     variables = slim_import.import_slim_checkpoint(
