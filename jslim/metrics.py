@@ -766,7 +766,7 @@ def pearson_correlation() -> Metric:
 def _first_occurrence(ids: Array) -> Array:
     """True where ``ids[..., j]`` differs from every ``ids[..., i]``, ``i < j``."""
     same = ids[..., :, None] == ids[..., None, :]
-    earlier = jnp.tril(jnp.ones(same.shape[-2:], bool), k=-1)
+    earlier = jnp.broadcast_to(jnp.tril(jnp.ones(same.shape[-2:], bool), k=-1), same.shape)
     return ~jnp.any(same & earlier, axis=-1)
 
 
@@ -821,14 +821,18 @@ def _top_k_counts(labels, predictions_idx, class_id: Optional[int],
 
 def _top_k_metric(compute: Callable[[TopKCounts], Array], class_id: Optional[int],
                   k: Optional[int]) -> Metric:
-    """Counts over ``predictions_idx`` given directly (``k is None``) or as the top ``k``
-    of ``predictions``."""
+    """Counts over the top ``k`` of ``predictions``, or over given ``top_k_predictions``
+    when ``k`` is None."""
 
     def batch(predictions, labels, weights=None):
-        idx = predictions if k is None else jax.lax.top_k(_f32(predictions), k)[1]
+        idx = jax.lax.top_k(_f32(predictions), k)[1]
         return _top_k_counts(labels, idx, class_id, weights)
 
-    return _additive(lambda: TopKCounts(_zeros(), _zeros(), _zeros()), batch, compute)
+    def batch_top_k(top_k_predictions, labels, weights=None):
+        return _top_k_counts(labels, top_k_predictions, class_id, weights)
+
+    return _additive(lambda: TopKCounts(_zeros(), _zeros(), _zeros()),
+                     batch_top_k if k is None else batch, compute)
 
 
 def _check_k(k: int) -> None:
@@ -855,10 +859,14 @@ def sparse_precision_at_k(k: int, class_id: Optional[int] = None) -> Metric:
 
 
 def sparse_recall_at_top_k(class_id: Optional[int] = None) -> Metric:
-    """:func:`sparse_recall_at_k` on given top-k ids: ``update(state, top_k_predictions,
-    labels, weights=None)`` (slim's ``sparse_recall_at_top_k`` puts labels first; pass by
-    keyword)."""
-    return _top_k_metric(lambda c: c.tp / (c.tp + c.fn), class_id, None)
+    """:func:`sparse_recall_at_k` on given top-k ids: ``update(state, labels,
+    top_k_predictions, weights=None)`` - labels first, as in slim."""
+    metric = _top_k_metric(lambda c: c.tp / (c.tp + c.fn), class_id, None)
+
+    def update(state, labels, top_k_predictions, weights=None):
+        return metric.update(state, top_k_predictions, labels, weights)
+
+    return metric._replace(update=update)
 
 
 def sparse_precision_at_top_k(class_id: Optional[int] = None) -> Metric:
@@ -872,27 +880,22 @@ def _average_precision_rows(labels: Array, predictions_idx: Array) -> Array:
     k = predictions_idx.shape[-1]
     labels = _expand_labels(labels, predictions_idx).astype(predictions_idx.dtype)
     relevant = _contains(labels, predictions_idx).astype(jnp.float32)
-    precision_per_k = jnp.cumsum(relevant, -1) / jnp.arange(1, k + 1, dtype=jnp.float32)
+    ranks = jnp.broadcast_to(jnp.arange(1, k + 1, dtype=jnp.float32), relevant.shape)
+    precision_per_k = jnp.cumsum(relevant, -1) / ranks
     num_relevant = jnp.minimum(jnp.sum(labels >= 0, -1), k).astype(jnp.float32)
     return jnp.sum(precision_per_k * relevant, -1) / num_relevant
 
 
-def _average_precision_metric(k: Optional[int]) -> Metric:
-    def batch(predictions, labels, weights=None):
-        if k is None:
-            idx = jnp.asarray(predictions)
-        else:
-            predictions = _f32(predictions)
-            idx = jax.lax.top_k(predictions, k)[1]
-            labels = jnp.asarray(labels)
-            labels = jnp.where(labels >= predictions.shape[-1], -1, labels)
-        average_precision = _average_precision_rows(labels, idx)
-        if weights is None:
-            return MeanState(jnp.sum(average_precision),
-                             jnp.asarray(average_precision.size, jnp.float32))
-        weights = wb.broadcast_weights(weights, average_precision)
-        return MeanState(jnp.sum(average_precision * weights), jnp.sum(weights))
+def _average_precision_stats(labels, predictions_idx, weights) -> MeanState:
+    average_precision = _average_precision_rows(labels, jnp.asarray(predictions_idx))
+    if weights is None:
+        return MeanState(jnp.sum(average_precision),
+                         jnp.asarray(average_precision.size, jnp.float32))
+    weights = wb.broadcast_weights(weights, average_precision)
+    return MeanState(jnp.sum(average_precision * weights), jnp.sum(weights))
 
+
+def _average_precision_metric(batch: Callable[..., MeanState]) -> Metric:
     return _additive(lambda: MeanState(_zeros(), _zeros()), batch,
                      lambda s: _div_no_nan(s.total, s.count))
 
@@ -904,13 +907,24 @@ def sparse_average_precision_at_k(k: int) -> Metric:
     labels >= ``classes`` are ignored, -1 pads. A row without labels gives NaN (as TF).
     """
     _check_k(k)
-    return _average_precision_metric(k)
+
+    def batch(predictions, labels, weights=None):
+        predictions = _f32(predictions)
+        labels = jnp.asarray(labels)
+        labels = jnp.where(labels >= predictions.shape[-1], -1, labels)
+        return _average_precision_stats(labels, jax.lax.top_k(predictions, k)[1], weights)
+
+    return _average_precision_metric(batch)
 
 
 def sparse_average_precision_at_top_k() -> Metric:
     """:func:`sparse_average_precision_at_k` on given ranked ids: ``update(state,
     top_k_predictions, labels, weights=None)``."""
-    return _average_precision_metric(None)
+
+    def batch(top_k_predictions, labels, weights=None):
+        return _average_precision_stats(labels, top_k_predictions, weights)
+
+    return _average_precision_metric(batch)
 
 
 # --- aggregation ------------------------------------------------------------------------
