@@ -5,19 +5,19 @@ Every layer keeps slim's name, argument names and defaults (minus graph plumbing
 TF-Slim's names and layouts, so a TF name is the variable's tree path.
 """
 
+from jslim.layers.batch_norm import batch_norm
 from jslim.layers.conv import (
     conv1d,
     conv2d,
     conv2d_transpose,
     conv3d,
+    conv3d_transpose,
     convolution,
     convolution1d,
     convolution2d,
     convolution2d_transpose,
     convolution3d,
-    depthwise_conv2d,
-    separable_conv2d,
-    separable_convolution2d,
+    convolution3d_transpose,
 )
 from jslim.layers.core import (
     bias_add,
@@ -25,12 +25,20 @@ from jslim.layers.core import (
     flatten,
     fully_connected,
     linear,
+    maxout,
     one_hot_encoding,
     relu,
     relu6,
     repeat,
     softmax,
     stack,
+)
+from jslim.layers.depthwise import (
+    conv2d_in_plane,
+    convolution2d_in_plane,
+    depthwise_conv2d,
+    separable_conv2d,
+    separable_convolution2d,
 )
 from jslim.layers.initializers import (
     constant_initializer,
@@ -43,8 +51,8 @@ from jslim.layers.initializers import (
     xavier_initializer_conv2d,
     zeros_initializer,
 )
-from jslim.layers.normalization import batch_norm
-from jslim.layers.pooling import avg_pool2d, avg_pool3d, max_pool2d, max_pool3d
+from jslim.layers.normalization import gdn, group_norm, instance_norm, l2_normalize, layer_norm, unit_norm
+from jslim.layers.pooling import avg_pool2d, avg_pool3d, max_pool2d, max_pool3d, spatial_softmax
 from jslim.layers.regularizers import (
     apply_regularization,
     get_regularization_loss,

@@ -35,9 +35,8 @@ __all__ = [
     "convolution2d",
     "convolution2d_transpose",
     "convolution3d",
-    "depthwise_conv2d",
-    "separable_conv2d",
-    "separable_convolution2d",
+    "convolution3d_transpose",
+    "conv3d_transpose",
 ]
 
 Activation = Callable[[jax.Array], jax.Array] | None
@@ -67,7 +66,7 @@ def channels_last(data_format: str | None, rank: int) -> bool:
     raise ValueError(f"data_format must be channels-last ('N...C') or channels-first ('NC...'), got {data_format!r}.")
 
 
-def _dimension_numbers(spatial: int, last: bool) -> jax.lax.ConvDimensionNumbers:
+def dimension_numbers(spatial: int, last: bool) -> jax.lax.ConvDimensionNumbers:
     if not 1 <= spatial <= 3:
         raise ValueError(f"Only 1-3 spatial dimensions are supported, got {spatial}.")
     letters = "DHW"[-spatial:]
@@ -75,7 +74,7 @@ def _dimension_numbers(spatial: int, last: bool) -> jax.lax.ConvDimensionNumbers
     return jax.lax.conv_dimension_numbers((1,) * (spatial + 2), (1,) * (spatial + 2), (lhs, f"{letters}IO", lhs))
 
 
-def _check_padding(padding: str) -> str:
+def check_padding(padding: str) -> str:
     padding = padding.upper()
     if padding not in ("SAME", "VALID"):
         raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}.")
@@ -173,9 +172,9 @@ def convolution(
             inputs,
             weights.astype(inputs.dtype),
             window_strides=strides,
-            padding=_check_padding(padding),
+            padding=check_padding(padding),
             rhs_dilation=rates,
-            dimension_numbers=_dimension_numbers(spatial, last),
+            dimension_numbers=dimension_numbers(spatial, last),
         )
         return finish(
             outputs,
@@ -215,107 +214,35 @@ conv2d = convolution2d
 conv3d = convolution3d
 
 
-def _depthwise(inputs: jax.Array, weights: jax.Array, strides, padding, rates, last: bool) -> jax.Array:
-    """TF's ``depthwise_conv2d``: weights ``[kh, kw, in, mult]``, output channel ``c * mult + m``."""
-    kh, kw, cin, mult = weights.shape
-    return jax.lax.conv_general_dilated(
-        inputs,
-        weights.reshape(kh, kw, 1, cin * mult).astype(inputs.dtype),
-        window_strides=strides,
-        padding=_check_padding(padding),
-        rhs_dilation=rates,
-        dimension_numbers=_dimension_numbers(2, last),
-        feature_group_count=cin,
-    )
-
-
-@add_arg_scope
-def separable_convolution2d(
+def _transpose(
     inputs: jax.Array,
-    num_outputs: int | None,
+    num_outputs: int,
     kernel_size: int | Sequence[int],
-    depth_multiplier: int = 1,
-    stride: int | Sequence[int] = 1,
-    padding: str = "SAME",
-    data_format: str = "NHWC",
-    rate: int | Sequence[int] = 1,
-    activation_fn: Activation = jax.nn.relu,
-    normalizer_fn: Callable[..., jax.Array] | None = None,
-    normalizer_params: Mapping[str, Any] | None = None,
-    weights_initializer: Callable[..., jax.Array] = initializers.xavier_initializer(),
-    pointwise_initializer: Callable[..., jax.Array] | None = None,
-    weights_regularizer: Callable[[jax.Array], jax.Array] | None = None,
-    biases_initializer: Callable[..., jax.Array] | None = initializers.zeros_initializer(),
-    biases_regularizer: Callable[[jax.Array], jax.Array] | None = None,
-    trainable: bool = True,
-    scope: str | None = None,
+    stride: int | Sequence[int],
+    padding: str,
+    data_format: str,
+    default_name: str,
+    spatial: int,
+    **tail: Any,
 ) -> jax.Array:
-    """A depthwise-separable 2-D convolution, like ``slim.separable_conv2d``.
-
-    With ``num_outputs=None`` only the depthwise convolution is applied (the
-    MobileNet form). Variables: ``<scope>/depthwise_weights`` ``[kh, kw, in,
-    depth_multiplier]``, ``<scope>/pointwise_weights`` ``[1, 1, in *
-    depth_multiplier, num_outputs]`` (initialized by ``pointwise_initializer``,
-    default ``weights_initializer``; both regularized by ``weights_regularizer``)
-    and ``<scope>/biases``. Default scope ``SeparableConv2d``.
-
-    Args:
-      inputs: ``[batch, h, w, in]`` (or NCHW).
-      num_outputs: pointwise output channels, or ``None`` for depthwise only.
-      kernel_size, stride, rate: ints or pairs; see :func:`convolution`.
-      depth_multiplier: depthwise outputs per input channel.
-      Others: as in :func:`convolution`.
-
-    Returns:
-      ``[batch, oh, ow, num_outputs or in * depth_multiplier]``.
-    """
+    """The N-d transposed convolution shared by ``conv2d_transpose`` / ``conv3d_transpose``."""
+    if inputs.ndim != spatial + 2:
+        raise ValueError(f"{default_name}: expected a {spatial + 2}-D input, got shape {inputs.shape}.")
     last = channels_last(data_format, inputs.ndim)
-    kernel = n_tuple(kernel_size, 2, "kernel_size")
-    strides = n_tuple(stride, 2, "stride")
-    rates = n_tuple(rate, 2, "rate")
-    if any(r > 1 for r in rates) and any(s > 1 for s in strides):
-        raise ValueError(f"separable_conv2d: stride {strides} > 1 is not supported together with rate {rates} > 1.")
+    kernel = n_tuple(kernel_size, spatial, "kernel_size")
+    strides = n_tuple(stride, spatial, "stride")
     channel_axis = -1 if last else 1
-    cin = inputs.shape[channel_axis]
-    with variable_scope(scope, default_name="SeparableConv2d"):
-        depthwise = model_variable(
-            "depthwise_weights", [*kernel, cin, depth_multiplier], weights_initializer,
-            regularizer=weights_regularizer, trainable=trainable,
+    trainable = tail["trainable"]
+    with variable_scope(tail.pop("scope"), default_name=default_name):
+        weights = model_variable(
+            "weights", [*kernel, num_outputs, inputs.shape[channel_axis]], tail.pop("weights_initializer"),
+            regularizer=tail.pop("weights_regularizer"), trainable=trainable,
         )
-        outputs = _depthwise(inputs, depthwise, strides, padding, rates, last)
-        if num_outputs is not None:
-            pointwise = model_variable(
-                "pointwise_weights", [1, 1, cin * depth_multiplier, num_outputs],
-                pointwise_initializer or weights_initializer,
-                regularizer=weights_regularizer, trainable=trainable,
-            )
-            outputs = jax.lax.conv_general_dilated(
-                outputs, pointwise.astype(outputs.dtype), (1, 1), "VALID",
-                dimension_numbers=_dimension_numbers(2, last),
-            )
-        return finish(
-            outputs,
-            channel_axis=channel_axis,
-            normalizer_fn=normalizer_fn,
-            normalizer_params=normalizer_params,
-            activation_fn=activation_fn,
-            biases_initializer=biases_initializer,
-            biases_regularizer=biases_regularizer,
-            trainable=trainable,
+        outputs = jax.lax.conv_transpose(
+            inputs, weights.astype(inputs.dtype), strides, check_padding(padding),
+            dimension_numbers=dimension_numbers(spatial, last), transpose_kernel=True,
         )
-
-
-separable_conv2d = separable_convolution2d
-
-
-def depthwise_conv2d(
-    inputs: jax.Array,
-    kernel_size: int | Sequence[int],
-    depth_multiplier: int = 1,
-    **kwargs: Any,
-) -> jax.Array:
-    """``separable_conv2d(inputs, None, kernel_size, depth_multiplier, ...)``."""
-    return separable_convolution2d(inputs, None, kernel_size, depth_multiplier=depth_multiplier, **kwargs)
+        return finish(outputs, channel_axis=channel_axis, **tail)
 
 
 @add_arg_scope
@@ -350,29 +277,50 @@ def convolution2d_transpose(
     Returns:
       ``[batch, oh, ow, num_outputs]``.
     """
-    last = channels_last(data_format, inputs.ndim)
-    kernel = n_tuple(kernel_size, 2, "kernel_size")
-    strides = n_tuple(stride, 2, "stride")
-    channel_axis = -1 if last else 1
-    with variable_scope(scope, default_name="Conv2d_transpose"):
-        weights = model_variable(
-            "weights", [*kernel, num_outputs, inputs.shape[channel_axis]], weights_initializer,
-            regularizer=weights_regularizer, trainable=trainable,
-        )
-        outputs = jax.lax.conv_transpose(
-            inputs, weights.astype(inputs.dtype), strides, _check_padding(padding),
-            dimension_numbers=_dimension_numbers(2, last), transpose_kernel=True,
-        )
-        return finish(
-            outputs,
-            channel_axis=channel_axis,
-            normalizer_fn=normalizer_fn,
-            normalizer_params=normalizer_params,
-            activation_fn=activation_fn,
-            biases_initializer=biases_initializer,
-            biases_regularizer=biases_regularizer,
-            trainable=trainable,
-        )
+    return _transpose(
+        inputs, num_outputs, kernel_size, stride, padding, data_format, "Conv2d_transpose", 2,
+        activation_fn=activation_fn, normalizer_fn=normalizer_fn, normalizer_params=normalizer_params,
+        weights_initializer=weights_initializer, weights_regularizer=weights_regularizer,
+        biases_initializer=biases_initializer, biases_regularizer=biases_regularizer,
+        trainable=trainable, scope=scope,
+    )
+
+
+@add_arg_scope
+def convolution3d_transpose(
+    inputs: jax.Array,
+    num_outputs: int,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: str = "SAME",
+    data_format: str = "NDHWC",
+    activation_fn: Activation = jax.nn.relu,
+    normalizer_fn: Callable[..., jax.Array] | None = None,
+    normalizer_params: Mapping[str, Any] | None = None,
+    weights_initializer: Callable[..., jax.Array] = initializers.xavier_initializer(),
+    weights_regularizer: Callable[[jax.Array], jax.Array] | None = None,
+    biases_initializer: Callable[..., jax.Array] | None = initializers.zeros_initializer(),
+    biases_regularizer: Callable[[jax.Array], jax.Array] | None = None,
+    trainable: bool = True,
+    scope: str | None = None,
+) -> jax.Array:
+    """A transposed 3-D convolution, like ``slim.conv3d_transpose``.
+
+    As :func:`convolution2d_transpose` with one more spatial dimension:
+    ``<scope>/weights`` ``[kd, kh, kw, num_outputs, in]``, default scope
+    ``Conv3d_transpose``, ``data_format`` ``'NDHWC'`` or ``'NCDHW'``.
+
+    Returns:
+      ``[batch, od, oh, ow, num_outputs]``.
+    """
+    return _transpose(
+        inputs, num_outputs, kernel_size, stride, padding, data_format, "Conv3d_transpose", 3,
+        activation_fn=activation_fn, normalizer_fn=normalizer_fn, normalizer_params=normalizer_params,
+        weights_initializer=weights_initializer, weights_regularizer=weights_regularizer,
+        biases_initializer=biases_initializer, biases_regularizer=biases_regularizer,
+        trainable=trainable, scope=scope,
+    )
 
 
 conv2d_transpose = convolution2d_transpose
+conv3d_transpose = convolution3d_transpose

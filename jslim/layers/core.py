@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from jslim.layers import initializers
-from jslim.layers.conv import channels_last, finish
+from jslim.layers.conv import finish
 from jslim.layers.variable_scope import current_scope, model_variable, variable_scope
 from jslim.scopes import add_arg_scope
 
@@ -20,6 +20,7 @@ __all__ = [
     "flatten",
     "fully_connected",
     "linear",
+    "maxout",
     "one_hot_encoding",
     "relu",
     "relu6",
@@ -133,8 +134,22 @@ def bias_add(
     data_format: str = "NHWC",
     scope: str | None = None,
 ) -> jax.Array:
-    """Adds ``<scope>/biases`` on the channel axis, like ``slim.bias_add`` (scope ``BiasAdd``)."""
-    channel_axis = -1 if channels_last(data_format, inputs.ndim) or inputs.ndim == 2 else 1
+    """Adds ``<scope>/biases`` on the channel axis, like ``slim.bias_add`` (scope ``BiasAdd``).
+
+    Args:
+      inputs: ``[batch, ..., channels]``, or ``[batch, channels, h, w]`` with
+        ``data_format='NCHW'`` (4-D only, as in slim).
+      activation_fn: applied last.
+      initializer, regularizer: for ``biases``.
+      trainable: whether ``biases`` is trainable.
+      data_format: ``'NHWC'`` or ``'NCHW'``.
+      scope: the variable scope.
+    """
+    if data_format not in ("NHWC", "NCHW"):
+        raise ValueError("data_format has to be either NCHW or NHWC.")
+    if data_format == "NCHW" and inputs.ndim != 4:
+        raise ValueError("Data format NCHW only supports 4D Tensor")
+    channel_axis = 1 if data_format == "NCHW" else -1
     with variable_scope(scope, default_name="BiasAdd"):
         return finish(
             inputs,
@@ -207,3 +222,30 @@ def stack(inputs: jax.Array, layer: Callable[..., jax.Array], stack_args: Sequen
             arg = arg if isinstance(arg, (list, tuple)) else [arg]
             outputs = layer(outputs, *arg, **kwargs, scope=f"{base}_{i + 1}")
         return outputs
+
+
+@add_arg_scope
+def maxout(inputs: jax.Array, num_units: int, axis: int = -1, scope: str | None = None) -> jax.Array:
+    """Maxout (arXiv:1302.4389), like ``slim.maxout``.
+
+    Reproduces slim's reshape exactly: ``shape[axis] = num_units``, a trailing
+    dimension ``channels // num_units`` is appended and reduced by ``max``. For
+    the last axis this takes the max over consecutive groups of channels; for
+    another axis slim's reshape regroups the memory layout, and so does this.
+
+    Args:
+      inputs: any rank.
+      num_units: output size on ``axis``; must divide ``inputs.shape[axis]``.
+      axis: the pooled axis.
+      scope: unused (slim's name scope).
+
+    Returns:
+      ``inputs`` with ``shape[axis] = num_units``.
+    """
+    del scope
+    shape = list(inputs.shape)
+    channels = shape[axis]
+    if channels % num_units:
+        raise ValueError(f"number of features({channels}) is not a multiple of num_units({num_units})")
+    shape[axis] = num_units
+    return jnp.max(inputs.reshape(*shape, channels // num_units), axis=-1)

@@ -1,166 +1,348 @@
-"""Normalization layers with TF-Slim's semantics and variable names."""
+"""Normalization layers other than ``batch_norm``, with TF-Slim's semantics and names.
+
+``layer_norm``, ``group_norm``, ``instance_norm`` (``<scope>/beta``,
+``<scope>/gamma`` in ``params``), ``unit_norm``, ``l2_normalize`` (no variables)
+and ``gdn`` (``<name>/reparam_beta``, ``<name>/reparam_gamma``). Statistics are
+computed in float32 and the result is cast back to the input dtype.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jslim.layers import initializers
-from jslim.layers.conv import channels_last
-from jslim.layers.variable_scope import current_scope, is_initializing, model_variable, state_variable, variable_scope
+from jslim.layers.batch_norm import batch_norm, batch_normalization, moments  # noqa: F401  (batch_norm: old path)
+from jslim.layers.variable_scope import add_loss, model_variable, variable_scope
 from jslim.scopes import add_arg_scope
 
-__all__ = ["batch_norm"]
+__all__ = ["gdn", "group_norm", "instance_norm", "l2_normalize", "layer_norm", "unit_norm"]
 
-BATCH_STATS = "batch_stats"
-
-
-def _param_init(param_initializers: Mapping[str, Any] | None, name: str, default: Callable[..., jax.Array]):
-    return (param_initializers or {}).get(name, default)
+Activation = Callable[[jax.Array], jax.Array] | None
+Initializer = Callable[..., jax.Array]
 
 
-def _moments(x: jax.Array, axes: tuple[int, ...], batch_weights: jax.Array | None, channel_axis: int):
-    """Biased mean and variance over ``axes`` (weighted like ``tf.nn.weighted_moments``)."""
-    x = x.astype(jnp.float32)
-    if batch_weights is None:
-        mean = jnp.mean(x, axis=axes)
-        var = jnp.mean(jnp.square(x - jnp.expand_dims(mean, axes)), axis=axes)
-        return mean, var
-    w = jnp.asarray(batch_weights, jnp.float32).reshape((-1,) + (1,) * (x.ndim - 1))
-    w = jnp.broadcast_to(w, x.shape)
-    total = jnp.sum(w, axis=axes)
-    mean = jnp.sum(w * x, axis=axes) / total
-    var = jnp.sum(w * jnp.square(x - jnp.expand_dims(mean, axes)), axis=axes) / total
-    return mean, var
+def _beta_gamma(
+    shape: Sequence[int],
+    center: bool,
+    scale: bool,
+    trainable: bool,
+    param_initializers: Mapping[str, Initializer] | None = None,
+) -> tuple[jax.Array | None, jax.Array | None]:
+    """The optional ``beta`` (zeros) and ``gamma`` (ones) of the current scope."""
+    inits = param_initializers or {}
+    beta = gamma = None
+    if center:
+        beta = model_variable("beta", shape, inits.get("beta", initializers.zeros_initializer()), trainable=trainable)
+    if scale:
+        gamma = model_variable("gamma", shape, inits.get("gamma", initializers.ones_initializer()), trainable=trainable)
+    return beta, gamma
 
 
-def _update_average(var, value: jax.Array, decay: float) -> None:
-    """``var -= (1 - decay) * (var - value)``, TF's ``assign_moving_average``."""
-    var.value = var.value - (1.0 - decay) * (var.value - value)
+def _activate(outputs: jax.Array, activation_fn: Activation) -> jax.Array:
+    return outputs if activation_fn is None else activation_fn(outputs)
 
 
 @add_arg_scope
-def batch_norm(
+def layer_norm(
     inputs: jax.Array,
-    decay: float = 0.999,
     center: bool = True,
-    scale: bool = False,
-    epsilon: float = 0.001,
-    activation_fn: Callable[[jax.Array], jax.Array] | None = None,
-    param_initializers: Mapping[str, Callable[..., jax.Array]] | None = None,
-    param_regularizers: Mapping[str, Callable[[jax.Array], jax.Array]] | None = None,
-    is_training: bool = True,
+    scale: bool = True,
+    activation_fn: Activation = None,
     trainable: bool = True,
-    batch_weights: jax.Array | None = None,
-    fused: bool | None = None,
-    data_format: str = "NHWC",
-    zero_debias_moving_mean: bool = False,
+    begin_norm_axis: int = 1,
+    begin_params_axis: int = -1,
     scope: str | None = None,
 ) -> jax.Array:
-    """Batch normalization, like ``slim.batch_norm`` (decay 0.999, eps 1e-3, no gamma).
+    """Layer normalization, like ``slim.layer_norm`` (default scope ``LayerNorm``).
 
-    ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta`` over every axis but
-    the channel axis. Training (``is_training=True``) normalizes by the batch's
-    biased moments; when the ``batch_stats`` collection is mutable the moving
-    averages are updated as ``moving -= (1 - decay) * (moving - batch)``. Like
-    TF's fused kernel (slim's default for 2-D and 4-D inputs without
-    ``batch_weights``), the variance fed to ``moving_variance`` is Bessel
-    corrected (``n / (n - 1)``); the non-fused path (other ranks,
-    ``batch_weights`` or ``fused=False``) feeds the biased variance. Inference
-    normalizes by ``moving_mean`` / ``moving_variance``.
-
-    Variables: ``<scope>/beta`` (if ``center``), ``<scope>/gamma`` (if
-    ``scale``) in ``params``; ``<scope>/moving_mean``, ``<scope>/moving_variance``
-    in ``batch_stats``. Default scope ``BatchNorm``.
+    Moments over axes ``begin_norm_axis ... rank - 1``; ``beta`` / ``gamma`` of
+    shape ``inputs.shape[begin_params_axis:]`` broadcast against the result.
+    TF's variance epsilon: ``1e-12`` (``1e-3`` for float16 inputs).
 
     Args:
-      inputs: ``[batch, ..., channels]`` (or channels-first with ``data_format='NCHW'``).
-      decay: moving-average decay.
-      center: add ``beta``.
-      scale: multiply by ``gamma``.
-      epsilon: added to the variance.
+      inputs: a tensor of rank ``R``.
+      center, scale: create ``beta`` / ``gamma``.
       activation_fn: applied last.
-      param_initializers: optional initializers by name (``beta``, ``gamma``,
-        ``moving_mean``, ``moving_variance``).
-      param_regularizers: optional regularizers for ``beta`` / ``gamma``.
-      is_training: use batch statistics (and update the moving ones).
-      trainable: whether ``beta``/``gamma`` are trainable.
-      batch_weights: ``[batch]`` weights for weighted moments (non-fused path).
-      fused: ``None``/``True`` use the fused semantics where TF could; ``False`` never.
-      data_format: ``'NHWC'`` (channels last) or ``'NCHW'``.
-      zero_debias_moving_mean: zero-debias ``moving_mean`` (extra variables
-        ``moving_mean/biased`` and ``moving_mean/local_step`` in ``batch_stats``).
+      trainable: whether ``beta`` / ``gamma`` are trainable.
+      begin_norm_axis: first normalized axis (negative counts from the end).
+      begin_params_axis: first axis of the parameters' shape.
       scope: the variable scope.
 
     Returns:
-      The normalized tensor, same shape and dtype as ``inputs``.
+      Same shape and dtype as ``inputs``.
     """
-    last = channels_last(data_format, inputs.ndim)
-    channel_axis = inputs.ndim - 1 if last else 1
-    channels = inputs.shape[channel_axis]
-    axes = tuple(a for a in range(inputs.ndim) if a != channel_axis)
-    fused_semantics = fused is not False and batch_weights is None and inputs.ndim in (2, 4)
-    regs = param_regularizers or {}
-    with variable_scope(scope, default_name="BatchNorm"):
-        beta = gamma = None
-        if center:
-            beta = model_variable(
-                "beta", [channels], _param_init(param_initializers, "beta", initializers.zeros_initializer()),
-                regularizer=regs.get("beta"), trainable=trainable,
-            )
-        if scale:
-            gamma = model_variable(
-                "gamma", [channels], _param_init(param_initializers, "gamma", initializers.ones_initializer()),
-                regularizer=regs.get("gamma"), trainable=trainable,
-            )
-        mm_init = _param_init(param_initializers, "moving_mean", initializers.zeros_initializer())
-        mv_init = _param_init(param_initializers, "moving_variance", initializers.ones_initializer())
-        moving_mean = state_variable(BATCH_STATS, "moving_mean", [channels], lambda: mm_init(None, (channels,), jnp.float32))
-        moving_var = state_variable(BATCH_STATS, "moving_variance", [channels], lambda: mv_init(None, (channels,), jnp.float32))
-        debias = _debias_variables(channels) if zero_debias_moving_mean else None
-        if is_training:
-            mean, var = _moments(inputs, axes, batch_weights, channel_axis)
-            if current_scope().is_mutable_collection(BATCH_STATS) and not is_initializing():
-                n = inputs.size // channels
-                update_var = var * (n / max(n - 1, 1)) if fused_semantics else var
-                if debias is not None:
-                    _zero_debiased_update(moving_mean, debias, mean, decay)
-                else:
-                    _update_average(moving_mean, mean, decay)
-                _update_average(moving_var, update_var, decay)
+    rank = inputs.ndim
+    if begin_norm_axis < 0:
+        begin_norm_axis += rank
+    if begin_params_axis >= rank or begin_norm_axis >= rank:
+        raise ValueError(
+            f"begin_params_axis ({begin_params_axis}) and begin_norm_axis ({begin_norm_axis}) "
+            f"must be < rank(inputs) ({rank})"
+        )
+    with variable_scope(scope, default_name="LayerNorm"):
+        params_shape = inputs.shape[begin_params_axis:]
+        beta, gamma = _beta_gamma(params_shape, center, scale, trainable)
+        full = (1,) * (rank - len(params_shape)) + tuple(params_shape)
+        beta = None if beta is None else beta.reshape(full)
+        gamma = None if gamma is None else gamma.reshape(full)
+        mean, var = moments(inputs, tuple(range(begin_norm_axis, rank)), keepdims=True)
+        epsilon = 1e-3 if inputs.dtype == jnp.float16 else 1e-12
+        return _activate(batch_normalization(inputs, mean, var, beta, gamma, epsilon), activation_fn)
+
+
+def _group_norm_axes(ndim: int, channels_axis: int, reduction_axes: Sequence[int]) -> tuple[int, list[int]]:
+    channels_axis = channels_axis + ndim if channels_axis < 0 else channels_axis
+    if not 0 <= channels_axis < ndim:
+        raise ValueError("Axis is out of bounds.")
+    axes = [a + ndim if a < 0 else a for a in reduction_axes]
+    for a in axes:
+        if not 0 <= a < ndim:
+            raise ValueError("Axis is out of bounds.")
+        if a == channels_axis:
+            raise ValueError("reduction_axis must be mutually exclusive with channels_axis")
+    return channels_axis, axes
+
+
+@add_arg_scope
+def group_norm(
+    inputs: jax.Array,
+    groups: int = 32,
+    channels_axis: int = -1,
+    reduction_axes: Sequence[int] = (-3, -2),
+    center: bool = True,
+    scale: bool = True,
+    epsilon: float = 1e-6,
+    activation_fn: Activation = None,
+    param_initializers: Mapping[str, Initializer] | None = None,
+    trainable: bool = True,
+    scope: str | None = None,
+    mean_close_to_zero: bool = False,
+) -> jax.Array:
+    """Group normalization, like ``slim.group_norm`` (default scope ``GroupNorm``).
+
+    The channel axis is split into ``[groups, channels // groups]`` (group major)
+    and the moments are taken over the group's channels and ``reduction_axes``
+    (NHWC: ``channels_axis=-1, reduction_axes=(-3, -2)``; NCHW: ``-3, (-2, -1)``).
+    ``beta`` / ``gamma`` have shape ``[channels]``. ``mean_close_to_zero`` uses
+    TF's one-pass ``E[x^2] - E[x]^2`` variance.
+
+    Args:
+      inputs: a tensor with a channel axis, rank >= 2.
+      groups: number of groups; must divide the channel count.
+      channels_axis: the channel axis.
+      reduction_axes: other axes the statistics are taken over.
+      center, scale, epsilon, activation_fn, param_initializers, trainable, scope:
+        as in :func:`instance_norm`.
+      mean_close_to_zero: one-pass variance (``tf.nn.sufficient_statistics``).
+
+    Returns:
+      Same shape and dtype as ``inputs``.
+    """
+    ndim = inputs.ndim
+    channels_axis, axes = _group_norm_axes(ndim, channels_axis, reduction_axes)
+    channels = inputs.shape[channels_axis]
+    if groups > channels:
+        raise ValueError(f"Invalid groups {groups} for {channels} channels.")
+    if channels % groups:
+        raise ValueError(f"{channels} channels is not commensurate with {groups} groups.")
+    grouped_shape = (*inputs.shape[:channels_axis], groups, channels // groups, *inputs.shape[channels_axis + 1:])
+    params_shape = [1] * (ndim + 1)
+    params_shape[channels_axis:channels_axis + 2] = [groups, channels // groups]
+    moments_axes = tuple(sorted([channels_axis + 1] + [a + 1 if a > channels_axis else a for a in axes]))
+    x = inputs.reshape(grouped_shape).astype(jnp.float32)
+    with variable_scope(scope, default_name="GroupNorm"):
+        beta, gamma = _beta_gamma([channels], center, scale, trainable, param_initializers)
+        if mean_close_to_zero:
+            mean = jnp.mean(x, axis=moments_axes, keepdims=True)
+            var = jnp.mean(jnp.square(x), axis=moments_axes, keepdims=True) - jnp.square(mean)
         else:
-            mean, var = moving_mean.value, moving_var.value
-        inv = jax.lax.rsqrt(var + epsilon)
+            mean, var = moments(x, moments_axes, keepdims=True)
+        gain = jax.lax.rsqrt(var + epsilon)
+        offset = -mean * gain
         if gamma is not None:
-            inv = inv * gamma
-        offset = -mean * inv
+            gain = gain * gamma.reshape(params_shape)
+            offset = offset * gamma.reshape(params_shape)
         if beta is not None:
-            offset = offset + beta
-        shape = [1] * inputs.ndim
-        shape[channel_axis] = channels
-        outputs = inputs * inv.reshape(shape).astype(inputs.dtype) + offset.reshape(shape).astype(inputs.dtype)
-        if activation_fn is not None:
-            outputs = activation_fn(outputs)
-        return outputs
+            offset = offset + beta.reshape(params_shape)
+        outputs = (x * gain + offset).reshape(inputs.shape).astype(inputs.dtype)
+        return _activate(outputs, activation_fn)
 
 
-def _debias_variables(channels: int):
-    """TF's zero-debias state: ``moving_mean/biased`` and ``moving_mean/local_step``."""
-    biased = state_variable(BATCH_STATS, "moving_mean/biased", [channels], lambda: jnp.zeros((channels,), jnp.float32))
-    step = state_variable(BATCH_STATS, "moving_mean/local_step", [], lambda: jnp.zeros((), jnp.float32))
-    return biased, step
+@add_arg_scope
+def instance_norm(
+    inputs: jax.Array,
+    center: bool = True,
+    scale: bool = True,
+    epsilon: float = 1e-6,
+    activation_fn: Activation = None,
+    param_initializers: Mapping[str, Initializer] | None = None,
+    trainable: bool = True,
+    data_format: str = "NHWC",
+    scope: str | None = None,
+) -> jax.Array:
+    """Instance normalization, like ``slim.instance_norm`` (default scope ``InstanceNorm``).
 
+    Moments per example and channel, over every other axis.
 
-def _zero_debiased_update(moving_mean, debias, mean: jax.Array, decay: float) -> None:
-    """TF's ``assign_moving_average(..., zero_debias=True)``.
+    Args:
+      inputs: ``[batch, ..., channels]`` (``'NHWC'``) or ``[batch, channels, ...]``
+        (``'NCHW'``), rank >= 3 to normalize anything.
+      center: add ``beta`` (``[channels]``, zeros).
+      scale: multiply by ``gamma`` (``[channels]``, ones).
+      epsilon: added to the variance.
+      activation_fn: applied last.
+      param_initializers: optional ``beta`` / ``gamma`` initializers.
+      trainable: whether ``beta`` / ``gamma`` are trainable.
+      data_format: ``'NHWC'`` or ``'NCHW'``.
+      scope: the variable scope.
 
-    ``biased -= (1 - decay) * (biased - mean)``; ``local_step += 1``;
-    ``moving_mean = biased / (1 - decay ** local_step)``.
+    Returns:
+      Same shape and dtype as ``inputs``.
     """
-    biased, step = debias
-    _update_average(biased, mean, decay)
-    step.value = step.value + 1.0
-    moving_mean.value = biased.value / (1.0 - decay**step.value)
+    if data_format not in ("NHWC", "NCHW"):
+        raise ValueError("data_format has to be either NCHW or NHWC.")
+    channel_axis = 1 if data_format == "NCHW" else inputs.ndim - 1
+    shape = [1] * inputs.ndim
+    shape[channel_axis] = inputs.shape[channel_axis]
+    axes = tuple(a for a in range(1, inputs.ndim) if a != channel_axis)
+    with variable_scope(scope, default_name="InstanceNorm"):
+        beta, gamma = _beta_gamma([shape[channel_axis]], center, scale, trainable, param_initializers)
+        mean, var = moments(inputs, axes, keepdims=True)
+        beta = None if beta is None else beta.reshape(shape)
+        gamma = None if gamma is None else gamma.reshape(shape)
+        return _activate(batch_normalization(inputs, mean, var, beta, gamma, epsilon), activation_fn)
+
+
+@add_arg_scope
+def unit_norm(inputs: jax.Array, dim: int, epsilon: float = 1e-7, scope: str | None = None) -> jax.Array:
+    """``x / sqrt(epsilon + sum(x**2, dim))``, like ``slim.unit_norm``.
+
+    Args:
+      inputs: any rank.
+      dim: the axis normalized to unit length; ``0 <= dim < rank``.
+      epsilon: added under the square root.
+      scope: unused (slim's name scope).
+    """
+    del scope
+    if dim < 0 or dim >= inputs.ndim:
+        raise ValueError("dim must be positive but smaller than the input rank.")
+    lengths = jnp.sqrt(epsilon + jnp.sum(jnp.square(inputs), axis=dim, keepdims=True))
+    return inputs / lengths
+
+
+def l2_normalize(
+    x: jax.Array,
+    axis: int | Sequence[int] | None = None,
+    epsilon: float = 1e-12,
+    name: str | None = None,
+    dim: int | Sequence[int] | None = None,
+) -> jax.Array:
+    """``tf.nn.l2_normalize``: ``x * rsqrt(max(sum(x**2, axis), epsilon))``.
+
+    Args:
+      x: any rank.
+      axis: axis or axes to normalize over; ``None`` normalizes over all axes.
+      epsilon: lower bound of the squared norm.
+      name: unused.
+      dim: deprecated alias of ``axis``.
+    """
+    del name
+    if dim is not None:
+        if axis is not None:
+            raise ValueError("l2_normalize: pass axis or its deprecated alias dim, not both.")
+        axis = dim
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    square_sum = jnp.sum(jnp.square(x), axis=axes, keepdims=True)
+    return x * jax.lax.rsqrt(jnp.maximum(square_sum, jnp.asarray(epsilon, square_sum.dtype)))
+
+
+@jax.custom_vjp
+def _lower_bound(x: jax.Array, bound: jax.Array) -> jax.Array:
+    """``max(x, bound)``; its gradient passes where ``x >= bound`` or the gradient pushes ``x`` up."""
+    return jnp.maximum(x, bound)
+
+
+def _lower_bound_fwd(x, bound):
+    return jnp.maximum(x, bound), (x, bound)
+
+
+def _lower_bound_bwd(res, g):
+    x, bound = res
+    pass_through = jnp.logical_or(x >= bound, g < 0)
+    return g * pass_through.astype(g.dtype), jnp.zeros_like(bound)
+
+
+_lower_bound.defvjp(_lower_bound_fwd, _lower_bound_bwd)
+
+
+def gdn(
+    inputs: jax.Array,
+    inverse: bool = False,
+    beta_min: float = 1e-6,
+    gamma_init: float = 0.1,
+    reparam_offset: float = 2**-18,
+    data_format: str = "channels_last",
+    activity_regularizer: Callable[[jax.Array], jax.Array] | None = None,
+    trainable: bool = True,
+    name: str | None = None,
+) -> jax.Array:
+    """Generalized divisive normalization, like ``slim.layers.gdn`` (default name ``gdn``).
+
+    ``y[i] = x[i] / sqrt(beta[i] + sum_j gamma[j, i] * x[j]**2)`` over channels
+    (``inverse=True``: multiplied instead). Parameters are reparameterized as in
+    TF: with ``p = reparam_offset**2``, ``beta = max(reparam_beta, sqrt(beta_min +
+    p))**2 - p`` and ``gamma = max(reparam_gamma, reparam_offset)**2 - p``; the
+    bound passes gradients that push the value up (TF's ``GDNLowerBound``).
+    Variables: ``<name>/reparam_beta`` ``[C]`` (init ``sqrt(1 + p)``) and
+    ``<name>/reparam_gamma`` ``[C, C]`` (init ``sqrt(gamma_init * I + p)``).
+    Unlike TF-Slim (whose rank-5 channels-first path fails), every rank 3-5
+    works in both layouts.
+
+    Args:
+      inputs: rank 3 to 5, ``channels_last`` or ``channels_first``.
+      inverse: compute IGDN.
+      beta_min: lower bound of ``beta``.
+      gamma_init: ``gamma`` starts as ``gamma_init * I``.
+      reparam_offset: offset of the reparameterization.
+      data_format: ``'channels_last'`` or ``'channels_first'``.
+      activity_regularizer: ``fn(outputs) -> scalar``; Keras records
+        ``fn(outputs) / batch`` as a regularization loss (``losses`` collection,
+        name ``activity_regularizer``).
+      trainable: whether the variables are trainable.
+      name: the variable scope (slim's layer name).
+
+    Returns:
+      Same shape and dtype as ``inputs``.
+    """
+    axis = {"channels_first": 1, "channels_last": inputs.ndim - 1}.get(data_format)
+    if axis is None:
+        raise ValueError(f"Unsupported `data_format` for GDN layer: {data_format}.")
+    if not 3 <= inputs.ndim <= 5:
+        raise ValueError(f"gdn: inputs must have rank 3 to 5, got shape {inputs.shape}.")
+    channels = inputs.shape[axis]
+    pedestal = jnp.float32(reparam_offset**2)
+
+    def beta_init(key, shape, dtype=jnp.float32):
+        del key
+        return jnp.sqrt(jnp.ones(shape, dtype) + pedestal)
+
+    def gamma_init_fn(key, shape, dtype=jnp.float32):
+        del key
+        return jnp.sqrt(gamma_init * jnp.eye(shape[0], dtype=dtype) + pedestal)
+
+    with variable_scope(name, default_name="gdn"):
+        reparam_beta = model_variable("reparam_beta", [channels], beta_init, trainable=trainable)
+        reparam_gamma = model_variable("reparam_gamma", [channels, channels], gamma_init_fn, trainable=trainable)
+        beta = jnp.square(_lower_bound(reparam_beta, jnp.float32((beta_min + reparam_offset**2) ** 0.5))) - pedestal
+        gamma = jnp.square(_lower_bound(reparam_gamma, jnp.float32(reparam_offset))) - pedestal
+        x = jnp.moveaxis(inputs.astype(jnp.float32), axis, -1)
+        norm_pool = jnp.sqrt(jnp.tensordot(jnp.square(x), gamma, axes=[[-1], [0]]) + beta.reshape((1,) * (x.ndim - 1) + (-1,)))
+        outputs = x * norm_pool if inverse else x / norm_pool
+        outputs = jnp.moveaxis(outputs, -1, axis).astype(inputs.dtype)
+        if activity_regularizer is not None:
+            add_loss("activity_regularizer", activity_regularizer(outputs) / outputs.shape[0])
+        return outputs

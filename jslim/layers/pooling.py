@@ -12,10 +12,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jslim.layers import initializers
 from jslim.layers.conv import channels_last, n_tuple
+from jslim.layers.variable_scope import model_variable, variable_scope
 from jslim.scopes import add_arg_scope
 
-__all__ = ["avg_pool2d", "avg_pool3d", "max_pool2d", "max_pool3d", "pool_window"]
+__all__ = ["avg_pool2d", "avg_pool3d", "max_pool2d", "max_pool3d", "pool_window", "spatial_softmax"]
 
 
 def pool_window(inputs: jax.Array, kernel_size, stride, padding: str, data_format: str, spatial: int):
@@ -105,3 +107,50 @@ def avg_pool3d(
     """3-D average pooling, like ``slim.avg_pool3d`` (``'SAME'`` pads are not averaged)."""
     del scope
     return _avg_pool(inputs, kernel_size, stride, padding, data_format, 3)
+
+
+@add_arg_scope
+def spatial_softmax(
+    features: jax.Array,
+    temperature: float | None = None,
+    name: str | None = None,
+    trainable: bool = True,
+    data_format: str = "NHWC",
+) -> jax.Array:
+    """Expected 2-D keypoint of each channel, like ``slim.spatial_softmax``.
+
+    A softmax over each channel's ``H * W`` positions (logits divided by the
+    variable ``<name>/temperature``, a scalar initialized to ``temperature`` or
+    1; trainable unless ``trainable=False``, then in ``non_trainable``) weights
+    the coordinates ``x = linspace(-1, 1, H)`` (rows) and ``y = linspace(-1, 1,
+    W)`` (columns). Default name ``spatial_softmax``.
+
+    Args:
+      features: ``[N, H, W, C]`` (``'NHWC'``) or ``[N, C, H, W]`` (``'NCHW'``).
+      temperature: initial temperature (default 1).
+      name: the variable scope.
+      trainable: whether the temperature is trainable.
+      data_format: ``'NHWC'`` or ``'NCHW'``.
+
+    Returns:
+      ``[N, 2 * C]`` keypoints arranged ``[x1, y1, ..., xC, yC]``.
+    """
+    if data_format == "NHWC":
+        _, height, width, channels = features.shape
+        features = jnp.transpose(features, (0, 3, 1, 2))
+    elif data_format == "NCHW":
+        _, channels, height, width = features.shape
+    else:
+        raise ValueError("data_format has to be either NCHW or NHWC.")
+    pos_x, pos_y = jnp.meshgrid(
+        jnp.linspace(-1.0, 1.0, height, dtype=jnp.float32),
+        jnp.linspace(-1.0, 1.0, width, dtype=jnp.float32),
+        indexing="ij",
+    )
+    init = initializers.ones_initializer() if temperature is None else initializers.constant_initializer(temperature)
+    with variable_scope(name, default_name="spatial_softmax"):
+        temp = model_variable("temperature", (), init, trainable=trainable)
+    attention = jax.nn.softmax(features.reshape(-1, height * width) / temp.astype(features.dtype), axis=-1)
+    expected_x = jnp.sum(pos_x.reshape(1, -1) * attention, axis=1, keepdims=True)
+    expected_y = jnp.sum(pos_y.reshape(1, -1) * attention, axis=1, keepdims=True)
+    return jnp.concatenate([expected_x, expected_y], axis=1).reshape(-1, channels * 2)

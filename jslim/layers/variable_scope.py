@@ -38,6 +38,7 @@ __all__ = [
     "LOSSES",
     "NON_TRAINABLE",
     "PARAMS",
+    "add_loss",
     "current_scope",
     "is_initializing",
     "model_variable",
@@ -187,10 +188,19 @@ def model_variable(
                 f"Variable {_full_name(scope, name)} has shape {tuple(value.shape)}, expected {shape}."
             )
     if regularizer is not None and scope.is_mutable_collection(LOSSES) and not is_initializing():
-        loss = regularizer(value)
-        if loss is not None:  # slim's zero-scale regularizers return None
-            scope.put_variable(LOSSES, name, loss)
+        add_loss(name, regularizer(value))
     return value
+
+
+def add_loss(name: str, loss: jax.Array | None) -> None:
+    """Records a regularization loss at ``<current scope>/<name>`` in ``losses``.
+
+    Does nothing when ``loss`` is None (slim's zero-scale regularizers), during
+    ``init``, or when the ``losses`` collection is not mutable.
+    """
+    scope = current_scope()
+    if loss is not None and scope.is_mutable_collection(LOSSES) and not is_initializing():
+        scope.put_variable(LOSSES, name, loss)
 
 
 def state_variable(collection: str, name: str, shape: Sequence[int], init_value: Callable[[], jax.Array]):
