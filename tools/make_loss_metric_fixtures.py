@@ -229,31 +229,20 @@ def add_metric_learning_losses(cases: LossCases) -> None:
     labels = np.int32([0, 1, 2, 0, 1, 2, 3, 3, 0, 4])
     emb = rng.normal(size=(10, 4)).astype(np.float32)
     emb_unit = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
-    for margin in (0.2, 1.0):
-        cases.add(f"triplet_semihard_loss/m{margin}", "triplet_semihard_loss",
-                  lambda m=margin, **t: ml.triplet_semihard_loss(t["labels"], t["embeddings"], m),
-                  {"labels": labels, "embeddings": emb_unit}, {"margin": margin},
-                  grad_of=("embeddings",))
-        cases.add(f"lifted_struct_loss/m{margin}", "lifted_struct_loss",
-                  lambda m=margin, **t: ml.lifted_struct_loss(t["labels"], t["embeddings"], m),
-                  {"labels": labels, "embeddings": emb}, {"margin": margin},
-                  grad_of=("embeddings",))
+    for fn, embeddings in (("triplet_semihard_loss", emb_unit), ("lifted_struct_loss", emb)):
+        for margin in (0.2, 1.0):
+            cases.add(f"{fn}/m{margin}", fn,
+                      lambda f=fn, m=margin, **t: getattr(ml, f)(**t, margin=m),
+                      {"labels": labels, "embeddings": embeddings}, {"margin": margin},
+                      grad_of=("embeddings",))
     anchor = rng.normal(size=(6, 4)).astype(np.float32)
     positive = (anchor + 0.5 * rng.normal(size=(6, 4))).astype(np.float32)
-    pair_labels = np.int32([1, 0, 1, 1, 0, 0])
-    cases.add("contrastive_loss", "contrastive_loss",
-              lambda **t: ml.contrastive_loss(t["labels"], t["embeddings_anchor"],
-                                              t["embeddings_positive"], margin=2.0),
-              {"labels": pair_labels, "embeddings_anchor": anchor,
-               "embeddings_positive": positive}, {"margin": 2.0},
-              grad_of=("embeddings_anchor",))
-    class_ids = np.int32([0, 1, 2, 1, 3, 0])
-    cases.add("npairs_loss", "npairs_loss",
-              lambda **t: ml.npairs_loss(t["labels"], t["embeddings_anchor"],
-                                         t["embeddings_positive"], reg_lambda=0.01),
-              {"labels": class_ids, "embeddings_anchor": anchor,
-               "embeddings_positive": positive}, {"reg_lambda": 0.01},
-              grad_of=("embeddings_anchor",))
+    pairs = {"embeddings_anchor": anchor, "embeddings_positive": positive}
+    for fn, pair_labels, kwargs in (
+            ("contrastive_loss", np.int32([1, 0, 1, 1, 0, 0]), {"margin": 2.0}),
+            ("npairs_loss", np.int32([0, 1, 2, 1, 3, 0]), {"reg_lambda": 0.01})):
+        cases.add(fn, fn, lambda f=fn, kw=kwargs, **t: getattr(ml, f)(**t, **kw),
+                  dict(pairs, labels=pair_labels), kwargs, grad_of=("embeddings_anchor",))
     multi_hot = np.float32([[1, 0, 1, 0], [0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 1],
                             [0, 0, 1, 1], [1, 0, 0, 0]])
     cases.add("npairs_loss_multilabel", "npairs_loss_multilabel",
