@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checkpoint_testing import assert_exact, expected, run_tf_check, tf_python
+from checkpoint_testing import assert_exact, expected, fixture, run_tf_check, tf_python
 from jslim import layers
 from jslim.checkpoints import (
     CheckpointError, export_slim_checkpoint, import_slim_checkpoint, open_tf_checkpoint,
@@ -61,14 +61,16 @@ def test_str_arrays_are_written_as_utf8_strings(tmp_path):
 
 
 def test_many_tensors_span_several_table_blocks_and_compress(tmp_path):
-    tensors = {f"net/block_{i:04d}/conv/weights": np.full(3, i, np.float32) for i in range(8000)}
+    long = "/".join(["a_long_scope_name"] * 8)
+    tensors = {f"net/block_{i:04d}/{long}/weights": np.full(3, i, np.float32) for i in range(2500)}
     write_tf_checkpoint(tmp_path / "plain", tensors, write_state_file=False)
     write_tf_checkpoint(tmp_path / "packed", tensors, compress_index=True, write_state_file=False)
     assert len(Table(str(tmp_path / "plain.index"), "index")._index) > 1  # several blocks
     assert os.path.getsize(tmp_path / "packed.index") < os.path.getsize(tmp_path / "plain.index") / 2
     for prefix in ("plain", "packed"):
         reader = open_tf_checkpoint(tmp_path / prefix)
-        assert len(reader) == 8000 and reader["net/block_7999/conv/weights"].tolist() == [7999] * 3
+        assert len(reader) == 2500
+        assert reader[f"net/block_2499/{long}/weights"].tolist() == [2499] * 3
     assert not os.path.exists(tmp_path / "checkpoint")
 
 
@@ -153,67 +155,54 @@ def _tf_readable(name):
     return {k: v for k, v in EVERY_DTYPE.items() if name != "be" or "float8" not in k}
 
 
-@pytest.fixture(scope="module")
-def tf_results(tmp_path_factory):
-    """Writes the checkpoints, then lets TF read them all in one subprocess."""
+@pytest.mark.tf
+def test_tensorflow_reads_what_jslim_writes(tmp_path):
+    """One TF subprocess (TF imports slowly) checks every file jslim writes:
+
+    - every dtype, little- and big-endian, plain and snappy-compressed index, via
+      ``tf.train.load_checkpoint``: bit-identical;
+    - a TF fixture read and rewritten by jslim: TF reads the original arrays;
+    - an exported jslim net: ``Saver.restore`` into the TF-Slim graph of the same net
+      (``global_step`` included) gives the same variables and the same logits.
+    """
     python = tf_python()
     if python is None:
         pytest.skip("TensorFlow is not installed (no TF python found): writer-to-TF check skipped")
-    root = tmp_path_factory.mktemp("tf")
     jobs = []
     for name, kwargs in {"le": {}, "be": {"big_endian": True},
                          "packed": {"compress_index": True}}.items():
-        write_tf_checkpoint(root / name / "m", _tf_readable(name), **kwargs)
-        jobs += ["read", str(root / name / "m"), str(root / f"{name}.npz")]
-    tensors = read_tf_checkpoint(_fixture_path("mixed_dtypes_v2"))
-    write_tf_checkpoint(root / "mixed" / "m", tensors)  # a TF fixture, rewritten by jslim
-    jobs += ["read", str(root / "mixed" / "m"), str(root / "mixed.npz")]
+        write_tf_checkpoint(tmp_path / name / "m", _tf_readable(name), **kwargs)
+        jobs += ["read", str(tmp_path / name / "m"), str(tmp_path / f"{name}.npz")]
+    write_tf_checkpoint(tmp_path / "mixed" / "m", read_tf_checkpoint(fixture("mixed_dtypes_v2")))
+    jobs += ["read", str(tmp_path / "mixed" / "m"), str(tmp_path / "mixed.npz")]
     images, variables = _slim_net_variables()
-    export_slim_checkpoint(root / "slim" / "model.ckpt-7", variables, global_step=7)
-    jobs += ["restore_slim", str(root / "slim" / "model.ckpt-7"), str(root / "slim.npz")]
+    export_slim_checkpoint(tmp_path / "slim" / "model.ckpt-7", variables, global_step=7)
+    jobs += ["restore_slim", str(tmp_path / "slim" / "model.ckpt-7"), str(tmp_path / "slim.npz")]
     run_tf_check(python, *jobs)
-    return root, images, variables
 
+    for name in ("le", "be", "packed"):
+        got = _load_tf_npz(tmp_path / f"{name}.npz")
+        assert sorted(got) == sorted(_tf_readable(name))
+        for key, value in _tf_readable(name).items():
+            assert_exact(got[key], np.asarray(value), f"{name}: {key}")
 
-def _fixture_path(name):
-    from checkpoint_testing import fixture  # pylint: disable=import-outside-toplevel
-    return fixture(name)
-
-
-@pytest.mark.tf
-@pytest.mark.parametrize("name", ["le", "be", "packed"])
-def test_tf_reads_every_dtype_jslim_writes(tf_results, name):
-    root = tf_results[0]
-    got = _load_tf_npz(root / f"{name}.npz")
-    assert sorted(got) == sorted(_tf_readable(name))
-    for key, value in _tf_readable(name).items():
-        assert_exact(got[key], np.asarray(value), key)
-
-
-@pytest.mark.tf
-def test_tf_reads_a_rewritten_tf_checkpoint_exactly(tf_results):
-    got = _load_tf_npz(tf_results[0] / "mixed.npz")
+    got = _load_tf_npz(tmp_path / "mixed.npz")
     for key, value in expected("mixed_dtypes_v2").items():
         assert_exact(got[key], value, key)
 
-
-@pytest.mark.tf
-def test_tf_slim_graph_restores_an_exported_jslim_model(tf_results):
-    root, images, variables = tf_results
-    got = _load_tf_npz(root / "slim.npz")
+    got = _load_tf_npz(tmp_path / "slim.npz")
     logits = got.pop("__logits__")
     assert got.pop("global_step") == 7
-    assert sorted(got) == sorted(export_names := _names(variables))
-    for name in export_names:
-        assert_exact(got[name], np.asarray(export_names[name]), name)
-    # The slim graph computes what the jslim net computes with these variables.
+    exported = _names(variables)
+    assert sorted(got) == sorted(exported)
+    for key, value in exported.items():
+        assert_exact(got[key], np.asarray(value), key)
     with jax.default_matmul_precision("highest"):
         jslim_logits = SlimNet().apply(variables, images)
     np.testing.assert_allclose(logits, jslim_logits, rtol=1e-5, atol=1e-5)
-    # And the checkpoint imports back into the jslim tree unchanged.
-    back = import_slim_checkpoint(root / "slim", variables)
-    for name, value in _names(back).items():
-        assert_exact(np.asarray(value), np.asarray(export_names[name]), name)
+    back = import_slim_checkpoint(tmp_path / "slim", variables)  # and back into jslim
+    for key, value in _names(back).items():
+        assert_exact(np.asarray(value), np.asarray(exported[key]), key)
 
 
 def _names(variables):
