@@ -141,40 +141,18 @@ def test_data_file_given_as_v1_file(tmp_path):
         open_tf_checkpoint(tmp_path / "z")
 
 
-def test_index_pointing_past_the_end_of_its_shard(tmp_path):
-    ckpt = copy_fixture("lenet_v2", tmp_path)
-
-    def edit(name, entry):
-        if name == "LeNet/fc4/biases":
-            entry["offset"] = 10_000_000
-
-    _rewrite_index(os.path.join(ckpt, "model.ckpt.index"), edit)
-    with pytest.raises(CorruptCheckpointError, match=r"past the end of the 1302056-byte file"):
-        open_tf_checkpoint(ckpt)["LeNet/fc4/biases"]  # pylint: disable=pointless-statement
-
-
-def test_entry_with_a_shard_the_header_does_not_have(tmp_path):
+@pytest.mark.parametrize("field, value, error, message", [
+    ("offset", 10_000_000, CorruptCheckpointError, "past the end of the 1302056-byte file"),
+    ("shard_id", 3, CorruptCheckpointError, "shard 3, but the checkpoint has 1"),
+    ("size", 12, CorruptCheckpointError, "12 bytes stored for 10 float32 values"),
+    ("dtype", 21, UnsupportedCheckpointError, "dtype variant cannot be read"),
+])
+def test_bad_index_entry_is_reported_with_its_tensor(tmp_path, field, value, error, message):
     ckpt = copy_fixture("lenet_v2", tmp_path)
     _rewrite_index(os.path.join(ckpt, "model.ckpt.index"),
-                   lambda name, entry: entry.update(shard_id=3) if name.endswith("fc4/biases") else 0)
-    with pytest.raises(CorruptCheckpointError, match="shard 3, but the checkpoint has 1"):
+                   lambda name, entry: entry.update({field: value}) if name == "LeNet/fc4/biases" else 0)
+    with pytest.raises(error, match=message) as err:
         open_tf_checkpoint(ckpt)["LeNet/fc4/biases"]  # pylint: disable=pointless-statement
-
-
-def test_size_that_disagrees_with_the_shape(tmp_path):
-    ckpt = copy_fixture("lenet_v2", tmp_path)
-    _rewrite_index(os.path.join(ckpt, "model.ckpt.index"),
-                   lambda name, entry: entry.update(size=12) if name.endswith("fc4/biases") else 0)
-    with pytest.raises(CorruptCheckpointError, match="12 bytes stored for 10 float32 values"):
-        open_tf_checkpoint(ckpt)["LeNet/fc4/biases"]  # pylint: disable=pointless-statement
-
-
-def test_variant_dtype_is_unsupported(tmp_path):
-    ckpt = copy_fixture("lenet_v2", tmp_path)
-    _rewrite_index(os.path.join(ckpt, "model.ckpt.index"),
-                   lambda name, entry: entry.update(dtype=21) if name.endswith("fc4/biases") else 0)
-    with pytest.raises(UnsupportedCheckpointError, match="variant") as err:
-        open_tf_checkpoint(ckpt)
     assert "'LeNet/fc4/biases'" in str(err.value)
 
 
