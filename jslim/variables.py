@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from jslim.checkpoints import naming
+from jslim.checkpoints import naming, slim_import
 from jslim.checkpoints.tf_format import CheckpointMismatchError, open_tf_checkpoint
 
 __all__ = [
@@ -152,8 +152,6 @@ def assign_from_checkpoint_fn(model_path: str | os.PathLike, var_list: Mapping,
       CheckpointMismatchError: (now) a variable is missing and not ignored; (when
         called) a variable's shape differs from the checkpoint's.
     """
-    from jslim.checkpoints import slim_import  # pylint: disable=import-outside-toplevel
-
     reader = open_tf_checkpoint(model_path)
     wanted = set(_named(var_list))
     missing = sorted(name for name in wanted if name not in reader)
@@ -176,8 +174,6 @@ def assign_from_values(variables: Mapping, var_names_to_values: Mapping[str, Any
     Raises:
       CheckpointMismatchError: a name is not a variable, or a value's shape differs.
     """
-    from jslim.checkpoints import slim_import  # pylint: disable=import-outside-toplevel
-
     unknown = sorted(set(var_names_to_values) - set(_named(variables)))
     if unknown:
         raise CheckpointMismatchError(f"no variable named {', '.join(map(repr, unknown))}")

@@ -11,3 +11,10 @@ from jslim.checkpoints.tf_format.reader import (
     list_tf_checkpoint, open_tf_checkpoint, read_tf_checkpoint)
 from jslim.checkpoints.tf_format.tensor_reader import TensorInfo, TensorReader
 from jslim.checkpoints.tf_format.writer import write_tf_checkpoint
+
+__all__ = [
+    "CheckpointError", "CheckpointMismatchError", "CheckpointNotFoundError",
+    "CorruptCheckpointError", "TensorInfo", "TensorNotFoundError", "TensorReader",
+    "UnsupportedCheckpointError", "latest_checkpoint", "list_tf_checkpoint",
+    "open_tf_checkpoint", "read_tf_checkpoint", "write_tf_checkpoint",
+]
