@@ -84,12 +84,6 @@ def _place(array: np.ndarray, leaf: Any) -> Any:
     return jax.device_put(array, sharding) if sharding is not None else jax.device_put(array)
 
 
-def _is_abstract(leaf: Any) -> bool:
-    if isinstance(leaf, meta.AxisMetadata):
-        leaf = leaf.unbox()
-    return isinstance(leaf, jax.ShapeDtypeStruct)
-
-
 def _unboxed(leaf: Any) -> Any:
     return leaf.unbox() if isinstance(leaf, meta.AxisMetadata) else leaf
 
@@ -120,7 +114,7 @@ def restore_variables(source: Mapping[str, Any], template: Mapping, *,
         ema = name + EMA_SUFFIX
         stored = ema if use_moving_averages and ema in source else name
         if not select(name) or (stored not in source and ignore_missing_vars):
-            if _is_abstract(leaf):
+            if isinstance(_unboxed(leaf), jax.ShapeDtypeStruct):
                 report.no_value.append(name)
             continue
         if stored not in source:

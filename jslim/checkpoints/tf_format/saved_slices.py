@@ -19,7 +19,7 @@ from jslim.checkpoints.tf_format.slices import TensorSlice, assemble
 from jslim.checkpoints.tf_format.table import Table
 from jslim.checkpoints.tf_format.tensor_reader import TensorInfo, TensorReader
 
-# TensorProto field holding the values of each numpy dtype kind / dtype, when the
+# TensorProto field holding the values of each dtype (by numpy name), when the
 # values are not in tensor_content.
 _VALUE_FIELDS = {
     "float32": "float_val", "float64": "double_val", "int64": "int64_val", "bool": "bool_val",
