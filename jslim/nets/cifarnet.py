@@ -34,8 +34,8 @@ def local_response_normalization(
     """
     window = (1,) * (inputs.ndim - 1) + (2 * depth_radius + 1,)
     pads = ((0, 0),) * (inputs.ndim - 1) + ((depth_radius, depth_radius),)
-    squares = jnp.square(inputs)
-    sums = jax.lax.reduce_window(squares, jnp.array(0, inputs.dtype), jax.lax.add, window, (1,) * inputs.ndim, pads)
+    # A Python-scalar identity lets JAX pick its differentiable sum-pooling primitive.
+    sums = jax.lax.reduce_window(jnp.square(inputs), 0.0, jax.lax.add, window, (1,) * inputs.ndim, pads)
     return inputs / (bias + alpha * sums) ** beta
 
 

@@ -26,23 +26,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from jslim import layers
+from jslim.nets.base import SlimNet
+from jslim.nets.spec import NetSpec
 from jslim.scopes import arg_scope
 
 __all__ = [
     "AvgPool",
     "Concat",
     "Conv",
+    "InceptionClassifier",
     "MaxPool",
     "Mixed",
     "build_end_points",
     "depth_fn",
     "inception_arg_scope",
+    "inception_spec",
     "logits_head",
     "reduced_avg_pool",
     "reduced_kernel_size_for_small_input",
@@ -247,20 +251,28 @@ def build_end_points(
     return net, end_points
 
 
-class ClassifierOptions(Protocol):
-    """The options of an Inception net that its logits head reads."""
+class InceptionClassifier(SlimNet):
+    """The options inception v1, v2 and v3 share (keyword arguments), read by :func:`logits_head`.
 
-    num_classes: int | None
-    dropout_keep_prob: float
-    spatial_squeeze: bool
-    global_pool: bool
-    prediction_fn: Callable[[jax.Array], jax.Array]
+    Attributes:
+      num_classes: logits size; 0/None returns the pooled features (before dropout).
+      dropout_keep_prob: keep probability of the dropout before the logits, in training.
+      prediction_fn: maps logits to ``end_points['Predictions']``.
+      spatial_squeeze: squeeze the logits to ``[N, num_classes]`` (needs a 1x1 map).
+      global_pool: average over all positions instead of the fixed pooling window.
+    """
+
+    num_classes: int | None = 1000
+    dropout_keep_prob: float = 0.8
+    prediction_fn: Callable[[jax.Array], jax.Array] = layers.softmax
+    spatial_squeeze: bool = True
+    global_pool: bool = False
 
 
 def logits_head(
     net: jax.Array,
     end_points: dict[str, jax.Array],
-    options: ClassifierOptions,
+    options: InceptionClassifier,
     *,
     pool: Callable[[jax.Array], jax.Array],
     pool_end_point: str,
@@ -315,3 +327,22 @@ def reduced_avg_pool(net: jax.Array, kernel_size: Sequence[int]) -> jax.Array:
     """inception v2/v3's ``AvgPool_1a_<h>x<w>``: VALID ``avg_pool2d`` (stride 2) of the reduced kernel."""
     kernel = reduced_kernel_size_for_small_input(net, kernel_size)
     return layers.avg_pool2d(net, kernel, padding="VALID", scope="AvgPool_1a_{}x{}".format(*kernel))
+
+
+def inception_spec(
+    name: str, constructor: Callable[..., Any], default_image_size: int, arg_scope: Callable[..., Any] = inception_arg_scope
+) -> NetSpec:
+    """The registry record of a published Inception checkpoint.
+
+    Its head has 1001 classes (background first: label offset 1) and it uses
+    slim's ``inception`` preprocessing.
+    """
+    return NetSpec(
+        name=name,
+        constructor=constructor,
+        arg_scope=arg_scope,
+        default_image_size=default_image_size,
+        num_classes=1001,
+        label_offset=1,
+        preprocessing="inception",
+    )

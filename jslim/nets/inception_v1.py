@@ -6,16 +6,22 @@ norm from :func:`jslim.nets.inception_utils.inception_arg_scope`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 import flax.linen as nn
 import jax
 
 from jslim import layers
-from jslim.nets.base import SlimNet
-from jslim.nets.inception_utils import Conv, MaxPool, Mixed, build_end_points, inception_arg_scope, logits_head
-from jslim.nets.spec import NetSpec
+from jslim.nets.inception_utils import (
+    Conv,
+    InceptionClassifier,
+    MaxPool,
+    Mixed,
+    build_end_points,
+    inception_arg_scope,
+    inception_spec,
+    logits_head,
+)
 from jslim.scopes import arg_scope
 
 __all__ = ["InceptionV1", "inception_v1_arg_scope", "inception_v1_base"]
@@ -96,10 +102,15 @@ def inception_v1_base(
 
 
 def _avg_pool_0a_7x7(net: jax.Array) -> jax.Array:
+    if min(net.shape[1:3]) < 7:
+        raise ValueError(
+            f"InceptionV1's AvgPool_0a_7x7 needs a Mixed_5c of at least 7x7 (a 224x224 input), got "
+            f"{tuple(net.shape[1:3])}; use global_pool=True for smaller inputs."
+        )
     return layers.avg_pool2d(net, [7, 7], stride=1, scope="AvgPool_0a_7x7")
 
 
-class InceptionV1(SlimNet):
+class InceptionV1(InceptionClassifier):
     """Inception v1 for classification, like slim's ``inception_v1``.
 
     Variables: ``InceptionV1/<end point>/...`` (each conv has ``weights`` and,
@@ -108,19 +119,10 @@ class InceptionV1(SlimNet):
     of :func:`inception_v1_base`, ``AvgPool_0a_7x7`` (or ``global_pool``),
     ``Logits``, ``Predictions``.
 
-    Attributes:
-      num_classes: logits size; 0/None returns the pooled features (before dropout).
-      dropout_keep_prob: keep probability of ``Dropout_0b`` in training.
-      prediction_fn: maps logits to ``end_points['Predictions']``.
-      spatial_squeeze: squeeze the logits to ``[N, num_classes]`` (needs a 1x1 map).
-      global_pool: average over all positions instead of the fixed 7x7 window.
+    Options (keyword arguments) are those of :class:`InceptionClassifier`
+    (``num_classes``, ``dropout_keep_prob`` of ``Dropout_0b``, ``prediction_fn``,
+    ``spatial_squeeze``, ``global_pool`` instead of the fixed 7x7 window).
     """
-
-    num_classes: int | None = 1000
-    dropout_keep_prob: float = 0.8
-    prediction_fn: Callable[[jax.Array], jax.Array] = layers.softmax
-    spatial_squeeze: bool = True
-    global_pool: bool = False
 
     default_image_size: ClassVar[int] = 224
 
@@ -143,14 +145,4 @@ class InceptionV1(SlimNet):
         return net, end_points
 
 
-REGISTRY = (
-    NetSpec(
-        name="inception_v1",
-        constructor=InceptionV1,
-        arg_scope=inception_v1_arg_scope,
-        default_image_size=224,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="inception",
-    ),
-)
+REGISTRY = (inception_spec("inception_v1", InceptionV1, 224, inception_v1_arg_scope),)

@@ -7,27 +7,26 @@ Reducing Internal Covariate Shift" (arXiv:1502.03167).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import ClassVar
 
 import flax.linen as nn
 import jax
 
 from jslim import layers
-from jslim.nets.base import SlimNet
 from jslim.nets.inception_utils import (
     AvgPool,
     Conv,
     Depth,
+    InceptionClassifier,
     MaxPool,
     Mixed,
     build_end_points,
     depth_fn,
     inception_arg_scope,
+    inception_spec,
     logits_head,
     reduced_avg_pool,
 )
-from jslim.nets.spec import NetSpec
 from jslim.scopes import arg_scope
 
 __all__ = ["InceptionV2", "inception_v2_arg_scope", "inception_v2_base"]
@@ -170,7 +169,7 @@ def _avg_pool_1a(net: jax.Array) -> jax.Array:
     return reduced_avg_pool(net, [7, 7])
 
 
-class InceptionV2(SlimNet):
+class InceptionV2(InceptionClassifier):
     """Inception v2 for classification, like slim's ``inception_v2``.
 
     Variables: ``InceptionV2/<end point>/...`` (Conv2d_1a_7x7 is separable with
@@ -180,24 +179,18 @@ class InceptionV2(SlimNet):
     :func:`inception_v2_base`, ``AvgPool_1a`` (or ``global_pool``), ``PreLogits``,
     ``Logits``, ``Predictions``.
 
+    Options (keyword arguments): those of :class:`InceptionClassifier`
+    (``num_classes``, ``dropout_keep_prob`` of ``Dropout_1b``, ``prediction_fn``,
+    ``spatial_squeeze``, ``global_pool`` instead of the fixed 7x7 window, which
+    shrinks for small inputs) and
+
     Attributes:
-      num_classes: logits size; 0/None returns the pooled features (before dropout).
-      dropout_keep_prob: keep probability of ``Dropout_1b`` in training.
       min_depth: the smallest depth of any conv when ``depth_multiplier < 1``.
       depth_multiplier: scales every conv's depth; must be > 0.
-      prediction_fn: maps logits to ``end_points['Predictions']``.
-      spatial_squeeze: squeeze the logits to ``[N, num_classes]`` (needs a 1x1 map).
-      global_pool: average over all positions instead of the fixed 7x7 window
-        (reduced for small inputs).
     """
 
-    num_classes: int | None = 1000
-    dropout_keep_prob: float = 0.8
     min_depth: int = 16
     depth_multiplier: float = 1.0
-    prediction_fn: Callable[[jax.Array], jax.Array] = layers.softmax
-    spatial_squeeze: bool = True
-    global_pool: bool = False
 
     default_image_size: ClassVar[int] = 224
 
@@ -213,14 +206,4 @@ class InceptionV2(SlimNet):
         return net, end_points
 
 
-REGISTRY = (
-    NetSpec(
-        name="inception_v2",
-        constructor=InceptionV2,
-        arg_scope=inception_v2_arg_scope,
-        default_image_size=224,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="inception",
-    ),
-)
+REGISTRY = (inception_spec("inception_v2", InceptionV2, 224, inception_v2_arg_scope),)

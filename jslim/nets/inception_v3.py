@@ -7,7 +7,6 @@ Conv2d_1a_3x3, mixed_35x35x256a is Mixed_5b, ..., mixed_8x8x2048b is Mixed_7c).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 import flax.linen as nn
@@ -15,22 +14,22 @@ import jax
 import jax.numpy as jnp
 
 from jslim import layers
-from jslim.nets.base import SlimNet
 from jslim.nets.inception_utils import (
     AvgPool,
     Concat,
     Conv,
     Depth,
+    InceptionClassifier,
     MaxPool,
     Mixed,
     build_end_points,
     depth_fn,
     inception_arg_scope,
+    inception_spec,
     logits_head,
     reduced_avg_pool,
     reduced_kernel_size_for_small_input,
 )
-from jslim.nets.spec import NetSpec
 from jslim.scopes import arg_scope
 
 __all__ = ["InceptionV3", "inception_v3_arg_scope", "inception_v3_base"]
@@ -174,6 +173,11 @@ def inception_v3_base(
 
 def _aux_logits(net: jax.Array, num_classes: int, depth: Depth, spatial_squeeze: bool) -> jax.Array:
     """The auxiliary head on Mixed_6e (scope ``AuxLogits``): ``[N, num_classes]``."""
+    if min(net.shape[1:3]) < 5:
+        raise ValueError(
+            f"InceptionV3's AuxLogits need a Mixed_6e of at least 5x5 (an input of at least 107x107), got "
+            f"{tuple(net.shape[1:3])}; use create_aux_logits=False for smaller inputs."
+        )
     with arg_scope([layers.conv2d, layers.max_pool2d, layers.avg_pool2d], stride=1, padding="SAME"):
         with layers.variable_scope("AuxLogits"):
             net = layers.avg_pool2d(net, [5, 5], stride=3, padding="VALID", scope="AvgPool_1a_5x5")
@@ -203,7 +207,7 @@ def _avg_pool_1a(net: jax.Array) -> jax.Array:
     return reduced_avg_pool(net, [8, 8])
 
 
-class InceptionV3(SlimNet):
+class InceptionV3(InceptionClassifier):
     """Inception v3 for classification, like slim's ``inception_v3``.
 
     Variables: ``InceptionV3/<end point>/...`` (each conv has ``weights`` and,
@@ -212,27 +216,20 @@ class InceptionV3(SlimNet):
     End points: those of :func:`inception_v3_base`, ``AuxLogits``, ``AvgPool_1a``
     (or ``global_pool``), ``PreLogits``, ``Logits``, ``Predictions``.
 
+    Options (keyword arguments): those of :class:`InceptionClassifier`
+    (``num_classes``, ``dropout_keep_prob`` of ``Dropout_1b``, ``prediction_fn``,
+    ``spatial_squeeze``, ``global_pool`` instead of the fixed 8x8 window, which
+    shrinks for small inputs) and
+
     Attributes:
-      num_classes: logits size; 0/None returns the pooled features (before dropout)
-        and builds no auxiliary head.
-      dropout_keep_prob: keep probability of ``Dropout_1b`` in training.
       min_depth: the smallest depth of any conv when ``depth_multiplier < 1``.
       depth_multiplier: scales every conv's depth; must be > 0.
-      prediction_fn: maps logits to ``end_points['Predictions']``.
-      spatial_squeeze: squeeze the (aux) logits to ``[N, num_classes]``.
       create_aux_logits: build the auxiliary head on Mixed_6e.
-      global_pool: average over all positions instead of the fixed 8x8 window
-        (reduced for small inputs).
     """
 
-    num_classes: int | None = 1000
-    dropout_keep_prob: float = 0.8
     min_depth: int = 16
     depth_multiplier: float = 1.0
-    prediction_fn: Callable[[jax.Array], jax.Array] = layers.softmax
-    spatial_squeeze: bool = True
     create_aux_logits: bool = True
-    global_pool: bool = False
 
     default_image_size: ClassVar[int] = 299
 
@@ -253,14 +250,4 @@ class InceptionV3(SlimNet):
         return net, end_points
 
 
-REGISTRY = (
-    NetSpec(
-        name="inception_v3",
-        constructor=InceptionV3,
-        arg_scope=inception_v3_arg_scope,
-        default_image_size=299,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="inception",
-    ),
-)
+REGISTRY = (inception_spec("inception_v3", InceptionV3, 299, inception_v3_arg_scope),)
