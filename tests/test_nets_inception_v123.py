@@ -150,6 +150,10 @@ def test_v2_separable_or_plain_stem():
     stem = {n.split("Conv2d_1a_7x7/")[1]: s for n, s in names(sep_vars).items() if "Conv2d_1a_7x7" in n}
     assert stem == {"depthwise_weights": (7, 7, 3, 8), "pointwise_weights": (1, 1, 24, 64), "biases": (64,)}
     assert names(plain_vars)["params/InceptionV2/Conv2d_1a_7x7/weights"] == (7, 7, 3, 64)
+    # depthwise multiplier min(int(depth(64) / 3), 8): 16 output channels -> 5.
+    _, thin = _trace_base(inception_v2_base, 224, final_endpoint="Conv2d_1a_7x7", depth_multiplier=0.25)
+    assert names(thin)["params/InceptionV2/Conv2d_1a_7x7/depthwise_weights"] == (7, 7, 3, 5)
+    assert names(thin)["params/InceptionV2/Conv2d_1a_7x7/pointwise_weights"] == (1, 1, 15, 16)
 
 
 def test_v2_nchw():
