@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jslim import layers
 from jslim.nets.base import SlimNet
 from jslim.nets.mobilenet.conv_blocks import fixed_padding
-from jslim.nets.spec import NetSpec
+from jslim.nets.mobilenet.framework import net_spec
 from jslim.scopes import arg_scope
 
 __all__ = [
@@ -276,18 +276,7 @@ def mobilenet_v1_arg_scope(
     return arg_scope(scope)
 
 
-def _spec(name: str, **defaults: Any) -> NetSpec:
-    return NetSpec(
-        name=name,
-        constructor=MobilenetV1,
-        arg_scope=mobilenet_v1_arg_scope,
-        default_image_size=224,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="inception",
-        defaults=defaults,
-    )
-
+_spec = functools.partial(net_spec, constructor=MobilenetV1, arg_scope=mobilenet_v1_arg_scope)
 
 REGISTRY = (
     _spec("mobilenet_v1"),

@@ -19,7 +19,6 @@ from jslim import layers
 from jslim.nets.mobilenet import conv_blocks as ops
 from jslim.nets.mobilenet import framework as lib
 from jslim.nets.mobilenet.framework import ConvDefs, op
-from jslim.nets.spec import NetSpec
 from jslim.scopes import add_arg_scope, arg_scope
 
 __all__ = [
@@ -174,18 +173,7 @@ class MobilenetV2(lib.Mobilenet):
         )
 
 
-def _spec(name: str, **defaults: Any) -> NetSpec:
-    return NetSpec(
-        name=name,
-        constructor=MobilenetV2,
-        arg_scope=training_scope,
-        default_image_size=224,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="inception",
-        defaults=defaults,
-    )
-
+_spec = functools.partial(lib.net_spec, constructor=MobilenetV2, arg_scope=training_scope)
 
 REGISTRY = (
     _spec("mobilenet_v2"),

@@ -13,7 +13,7 @@ finegrain mode), the EdgeTPU ones under the scope ``MobilenetEdgeTPU``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -23,7 +23,6 @@ from jslim import layers
 from jslim.nets.mobilenet import conv_blocks as ops
 from jslim.nets.mobilenet import framework as lib
 from jslim.nets.mobilenet.framework import ConvDefs, Op, op
-from jslim.nets.spec import NetSpec
 from jslim.scopes import add_arg_scope, arg_scope
 
 __all__ = [
@@ -337,27 +336,16 @@ class MobilenetV3(lib.Mobilenet):
         return mobilenet(images, **kwargs)
 
 
-def _spec(name: str, conv_defs: ConvDefs, **defaults: Any) -> NetSpec:
-    return NetSpec(
-        name=name,
-        constructor=MobilenetV3,
-        arg_scope=training_scope,
-        default_image_size=224,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="inception",
-        defaults={"conv_defs": conv_defs, **defaults},
-    )
-
+_spec = functools.partial(lib.net_spec, constructor=MobilenetV3, arg_scope=training_scope)
 
 REGISTRY = (
-    _spec("mobilenet_v3_small", V3_SMALL),
-    _spec("mobilenet_v3_large", V3_LARGE),
-    _spec("mobilenet_v3_small_minimalistic", V3_SMALL_MINIMALISTIC),
-    _spec("mobilenet_v3_large_minimalistic", V3_LARGE_MINIMALISTIC),
-    _spec("mobilenet_edgetpu", V3_EDGETPU, scope_name="MobilenetEdgeTPU"),
+    _spec("mobilenet_v3_small", conv_defs=V3_SMALL),
+    _spec("mobilenet_v3_large", conv_defs=V3_LARGE),
+    _spec("mobilenet_v3_small_minimalistic", conv_defs=V3_SMALL_MINIMALISTIC),
+    _spec("mobilenet_v3_large_minimalistic", conv_defs=V3_LARGE_MINIMALISTIC),
+    _spec("mobilenet_edgetpu", conv_defs=V3_EDGETPU, scope_name="MobilenetEdgeTPU"),
     _spec(
-        "mobilenet_edgetpu_075", V3_EDGETPU, scope_name="MobilenetEdgeTPU", depth_multiplier=0.75,
+        "mobilenet_edgetpu_075", conv_defs=V3_EDGETPU, scope_name="MobilenetEdgeTPU", depth_multiplier=0.75,
         finegrain_classification_mode=True,
     ),
 )

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from jslim import layers
 from jslim.nets.base import SlimNet
 from jslim.nets.mobilenet import conv_blocks
+from jslim.nets.spec import NetSpec
 from jslim.scopes import add_arg_scope, arg_scope
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "global_pool",
     "mobilenet",
     "mobilenet_base",
+    "net_spec",
     "op",
     "safe_arg_scope",
     "training_scope",
@@ -374,3 +376,21 @@ class Mobilenet(SlimNet):
                 use_explicit_padding=self.use_explicit_padding,
                 is_training=is_training,
             )
+
+
+def net_spec(name: str, constructor: Callable[..., Any], arg_scope: Callable[..., Any], **defaults: Any) -> NetSpec:
+    """The registry record of a MobileNet factory name (V1, V2 or V3).
+
+    Every published MobileNet checkpoint is 224x224 ImageNet with 1001 classes
+    (background at 0, so ``label_offset=1``) and uses inception preprocessing.
+    """
+    return NetSpec(
+        name=name,
+        constructor=constructor,
+        arg_scope=arg_scope,
+        default_image_size=224,
+        num_classes=1001,
+        label_offset=1,
+        preprocessing="inception",
+        defaults=defaults,
+    )
