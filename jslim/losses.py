@@ -365,4 +365,6 @@ def total_loss(losses: Union[Sequence[ArrayLike], Mapping[str, ArrayLike]],
     return total
 
 
-# --- get_regularization_loss: reserved for the lead (do not implement here) -------------
+# --- Regularization: recorded by the layers (the `losses` collection), summed here. ------
+# Re-exported so that `jslim.losses.get_regularization_loss` is where slim users look.
+from jslim.layers.regularizers import get_regularization_loss, get_regularization_losses  # noqa: E402,F401
