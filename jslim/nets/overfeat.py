@@ -16,7 +16,7 @@ import jax
 
 from jslim import layers
 from jslim.nets.base import SlimNet
-from jslim.nets.fc_conv import collect, fc_conv_head
+from jslim.nets.fc_conv import collect, trunc_normal_fc_conv_head
 from jslim.nets.spec import NetSpec
 from jslim.scopes import arg_scope
 
@@ -73,24 +73,9 @@ class OverFeat(SlimNet):
             net = conv(net, 1024, [3, 3], scope="conv4")
             net = conv(net, 1024, [3, 3], scope="conv5")
             net = pool(net, [2, 2], scope="pool5")
-            with arg_scope(
-                [layers.conv2d],
-                weights_initializer=layers.truncated_normal_initializer(0.0, 0.005),
-                biases_initializer=layers.constant_initializer(0.1),
-            ):
-                net = fc_conv_head(
-                    net,
-                    end_points,
-                    fc6_depth=3072,
-                    fc6_kernel=(6, 6),
-                    fc6_padding="VALID",
-                    num_classes=self.num_classes,
-                    is_training=is_training,
-                    dropout_keep_prob=self.dropout_keep_prob,
-                    spatial_squeeze=self.spatial_squeeze,
-                    global_pool=self.global_pool,
-                    biases_initializer=layers.zeros_initializer(),
-                )
+            net = trunc_normal_fc_conv_head(
+                net, end_points, self, is_training=is_training, fc6_depth=3072, fc6_kernel=(6, 6)
+            )
         return net, end_points
 
 

@@ -77,14 +77,11 @@ class VGG(SlimNet):
             net = fc_conv_head(
                 net,
                 end_points,
+                self,
+                is_training=is_training,
                 fc6_depth=4096,
                 fc6_kernel=(7, 7),
                 fc6_padding=self.fc_conv_padding,
-                num_classes=self.num_classes,
-                is_training=is_training,
-                dropout_keep_prob=self.dropout_keep_prob,
-                spatial_squeeze=self.spatial_squeeze,
-                global_pool=self.global_pool,
             )
         return net, end_points
 
