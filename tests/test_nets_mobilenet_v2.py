@@ -195,6 +195,44 @@ def test_errors():
         trace(lambda x: ops.expanded_conv(x, 8, use_explicit_padding=True, padding="VALID"), (1, 8, 8, 8))
 
 
+def test_expanded_conv_depthwise_location_and_endpoints():
+    def block(location):
+        def fn(x):
+            endpoints = {}
+            out = ops.expanded_conv(x, 24, depthwise_location=location, endpoints=endpoints, scope="block")
+            return out, endpoints
+
+        (out, endpoints), variables = trace(fn, (1, 8, 8, 16))
+        return out, set(endpoints), var_shapes(variables)
+
+    out, endpoints, names = block("input")  # depthwise on the 16 inputs, then expand 16 -> 96
+    assert names["params/block/depthwise/depthwise_weights"] == (3, 3, 16, 1)
+    assert names["params/block/expand/weights"] == (1, 1, 16, 96) and out.shape == (1, 8, 8, 24)
+    assert endpoints == {"depthwise_output", "expansion_output", "projection_output"}
+    _, _, names = block("output")  # depthwise on the 24 projected channels
+    assert names["params/block/depthwise/depthwise_weights"] == (3, 3, 24, 1)
+    _, endpoints, names = block(None)
+    assert not any("depthwise" in n for n in names) and "depthwise_output" not in endpoints
+
+
+def test_split_separable_conv2d_names():
+    def fn(x):
+        endpoints = {}
+        ops.split_separable_conv2d(x, 32, scope="Conv2d_1", endpoints=endpoints)
+        ops.split_separable_conv2d(x, 8, stride=2)
+        ops.split_separable_conv2d(x, 8, use_explicit_padding=True)
+        return endpoints
+
+    endpoints, variables = trace(fn, (1, 8, 8, 16))
+    assert {k: v.shape for k, v in endpoints.items()} == {
+        "Conv2d_1_depthwise": (1, 8, 8, 16), "Conv2d_1_pointwise": (1, 8, 8, 32)
+    }
+    names = var_shapes(variables)
+    assert names["params/Conv2d_1_depthwise/depthwise_weights"] == (3, 3, 16, 1)
+    assert names["params/separable/pointwise/weights"] == (1, 1, 16, 8)
+    assert names["params/separable_1/pointwise/weights"] == (1, 1, 16, 8)
+
+
 def test_make_divisible_and_split_divisible():
     assert ops.make_divisible(32 * 0.35, 8) == 16  # 8 would be > 10% below 11.2
     assert ops.make_divisible(1280 * 1.4, 8) == 1792

@@ -148,6 +148,13 @@ def test_resize_bilinear_align_corners():
     np.testing.assert_allclose(got, [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]])
 
 
+def test_squeeze_excite_pool_option():
+    # pool=2 on 4x4: a 2x2 stride-2 average pool, the gate resized back to 4x4.
+    out, variables = trace(lambda x: ops.squeeze_excite(x, pool=2, squeeze_factor=4), (1, 4, 4, 32))
+    assert out.shape == (1, 4, 4, 32)
+    assert var_shapes(variables)["params/squeeze_excite/Conv/weights"] == (1, 1, 32, 8)
+
+
 def test_squeeze_excite_matches_a_numpy_reference():
     x = np.random.default_rng(2).uniform(-1, 1, (2, 4, 4, 16)).astype(np.float32)
     block = Fn(v3.squeeze_excite)
