@@ -31,6 +31,12 @@ def pool_window(inputs: jax.Array, kernel_size, stride, padding: str, data_forma
         raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}.")
     sizes = inputs.shape[1:-1] if channels_last(data_format, inputs.ndim) else inputs.shape[2:]
     pads = jax.lax.padtype_to_pads(sizes, kernel, strides, padding)
+    for n, k, (lo, hi) in zip(sizes, kernel, pads):
+        if n + lo + hi < k:
+            raise ValueError(
+                f"pooling window {kernel} is larger than the {padding}-padded input {tuple(sizes)} "
+                f"(input shape {inputs.shape}); use a smaller kernel, 'SAME' padding or a larger input."
+            )
     if channels_last(data_format, inputs.ndim):
         return (1, *kernel, 1), (1, *strides, 1), ((0, 0), *pads, (0, 0))
     return (1, 1, *kernel), (1, 1, *strides), ((0, 0), (0, 0), *pads)
@@ -47,10 +53,23 @@ def _avg_pool(inputs, kernel_size, stride, padding, data_format, spatial):
     summed = jax.lax.reduce_window(inputs, 0.0, jax.lax.add, window, strides, pads)
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return summed / np.prod(window)
-    # Count the valid elements of each window (a constant, folded by XLA).
-    ones = jnp.ones((1, *inputs.shape[1:]), inputs.dtype)
-    counts = jax.lax.reduce_window(ones, 0.0, jax.lax.add, window, strides, pads)
-    return summed / counts
+    return summed / jnp.asarray(_valid_counts(inputs.shape, summed.shape, window, strides, pads), inputs.dtype)
+
+
+def _valid_counts(in_shape, out_shape, window, strides, pads) -> np.ndarray:
+    """Non-padding elements per output window, computed with numpy at trace time.
+
+    The count is separable: per axis, ``min(start + k, n) - max(start, 0)``, and the
+    window's count is their product. (A reduce_window over ones is folded by XLA
+    too, but costs seconds of compile time per pooling layer.)
+    """
+    counts = np.ones((1,) * len(in_shape))
+    for axis, (n, k, s, (lo, _), m) in enumerate(zip(in_shape, window, strides, pads, out_shape)):
+        start = np.arange(m) * s - lo
+        shape = [1] * len(in_shape)
+        shape[axis] = m
+        counts = counts * (np.minimum(start + k, n) - np.maximum(start, 0)).reshape(shape)
+    return counts
 
 
 @add_arg_scope
