@@ -12,38 +12,18 @@ from __future__ import annotations
 
 import pathlib
 
-import flax.linen as nn
 import jax
 import numpy as np
 import pytest
 
-from jslim import layers
+import tiny_nets
 from jslim.checkpoints import import_slim_checkpoint
 from jslim.checkpoints.naming import tree_to_tensor_names
-from jslim.nets.base import SlimNet
-from jslim.scopes import arg_scope
 from jslim.train_step import make_train_step
 from jslim.training import optimizers, sharding
 
 FIXTURE = np.load(pathlib.Path(__file__).parent / "fixtures" / "training" / "train_op.npz")
 RTOL, ATOL = 1e-5, 1e-6
-
-
-class TinyNet(SlimNet):
-    """The generator's ``_tiny_net``: conv1 (3x3, 3 maps, batch_norm with gamma) + logits."""
-
-    @nn.compact
-    def __call__(self, images, is_training=False):
-        with self.scoped(), layers.variable_scope("TinyNet"):
-            net = layers.conv2d(images, 3, [3, 3], normalizer_fn=layers.batch_norm,
-                                normalizer_params={"scale": True, "is_training": is_training}, scope="conv1")
-            logits = layers.fully_connected(layers.flatten(net), 5, activation_fn=None, scope="logits")
-        return logits, {"Logits": logits}
-
-
-def _build():
-    with arg_scope([layers.conv2d, layers.fully_connected], weights_regularizer=layers.l2_regularizer(0.01)):
-        return TinyNet()
 
 
 CASES = {
@@ -64,7 +44,7 @@ def _flat(variables):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_matches_create_train_op(case):
     optimizer, steps, kwargs = CASES[case]
-    model = _build()
+    model = tiny_nets.build(tiny_nets.TinyNet)
     mesh = sharding.make_mesh(jax.devices()[:1])
     train_step = make_train_step(model, optimizer, mesh=mesh, **kwargs)
     images = FIXTURE["images"]

@@ -1,7 +1,7 @@
 """The job behind ``jslim train``: flags -> data, net, optimizer, step, state, loop, eval.
 
-Each piece is a small function of the resolved flags (see ``jslim.cli.train.TRAIN_FLAGS``),
-in the order of slim's ``train_image_classifier.main``.
+Each piece is a small function of the resolved flags (``jslim.cli.train.TRAIN_FLAGS``), in
+the order of slim's ``train_image_classifier.main``.
 """
 
 from __future__ import annotations
@@ -16,35 +16,24 @@ import jax
 import jax.numpy as jnp
 
 from jslim import nets
+from jslim.cli import builders
 from jslim.cli.flags import FlagError, split_list
-from jslim.data import Batches, Dataset, get_dataset, get_preprocessing
+from jslim.data import Batches, Dataset
 from jslim.evaluation import evaluate_once
 from jslim.train_step import TrainState, TrainStep, make_eval_step, make_train_step
 from jslim.training import sharding
 from jslim.training.checkpointing import Checkpointer, SavePolicy
 from jslim.training.learning_rates import LearningRateFlags, configure_learning_rate
-from jslim.training.loop import LoopResult, restore_or_init, train_loop
+from jslim.training.loop import restore_or_init, train_loop
 from jslim.training.optimizers import OptimizerFlags, configure_optimizer
 from jslim.training.reporting import ProgressReporter, TensorBoardReporter
 from jslim.training.warm_start import warm_start_variables
 
-__all__ = ["gradient_multipliers", "initialize_distributed", "train_image_classifier"]
+__all__ = ["gradient_multipliers", "train_image_classifier"]
 
 
 def _fields(cls: type, flags: types.SimpleNamespace) -> Any:
     return cls(**{f.name: getattr(flags, f.name) for f in dataclasses.fields(cls)})
-
-
-def _say(*parts: Any) -> None:
-    if jax.process_index() == 0:
-        print(*parts, flush=True)
-
-
-def initialize_distributed(flags: types.SimpleNamespace) -> None:
-    """``jax.distributed.initialize`` when ``--coordinator_address`` is given."""
-    if flags.coordinator_address:
-        jax.distributed.initialize(flags.coordinator_address, num_processes=flags.num_processes,
-                                   process_id=flags.process_id)
 
 
 def gradient_multipliers(text: str | None) -> dict[str, float]:
@@ -59,35 +48,11 @@ def gradient_multipliers(text: str | None) -> dict[str, float]:
     return out
 
 
-def _model(flags: types.SimpleNamespace, dataset: Dataset) -> tuple[Any, nets.NetSpec]:
-    try:
-        spec = nets.get_spec(flags.model_name)
-    except ValueError as err:
-        raise FlagError(f"--model_name: {err}") from None
-    model = nets.build(flags.model_name, num_classes=dataset.num_classes - flags.labels_offset,
-                       weight_decay=flags.weight_decay)
-    return model, spec
-
-
-def _dataset(flags: types.SimpleNamespace, split: str) -> Dataset:
-    try:
-        return get_dataset(flags.dataset_name, split, flags.dataset_dir)
-    except ValueError as err:
-        raise FlagError(f"--dataset_name/--dataset_split_name: {err}") from None
-
-
-def _preprocess(flags: types.SimpleNamespace, spec: nets.NetSpec):
-    try:
-        return get_preprocessing(flags.preprocessing_name or spec.preprocessing)
-    except ValueError as err:
-        raise FlagError(f"--preprocessing_name: {err}") from None
-
-
-def _train_step(flags: types.SimpleNamespace, model: Any, dataset: Dataset) -> TrainStep:
-    schedule = configure_learning_rate(_fields(LearningRateFlags, flags), dataset.num_samples, flags.batch_size)
+def _train_step(flags: types.SimpleNamespace, net: Any, data: Dataset) -> TrainStep:
+    schedule = configure_learning_rate(_fields(LearningRateFlags, flags), data.num_samples, flags.batch_size)
     optimizer = configure_optimizer(flags.optimizer, schedule, _fields(OptimizerFlags, flags))
     return make_train_step(
-        model, optimizer, label_smoothing=flags.label_smoothing, labels_offset=flags.labels_offset,
+        net, optimizer, label_smoothing=flags.label_smoothing, labels_offset=flags.labels_offset,
         trainable_scopes=split_list(flags.trainable_scopes) or None,
         gradient_multipliers=gradient_multipliers(flags.gradient_multipliers),
         clip_gradient_norm=flags.clip_gradient_norm, moving_average_decay=flags.moving_average_decay,
@@ -99,7 +64,7 @@ def _initial_state(flags: types.SimpleNamespace, train_step: TrainStep, example:
     state = train_step.init(jax.random.PRNGKey(flags.seed), example)
     if not flags.checkpoint_path:
         return state
-    _say(f"Fine-tuning from {flags.checkpoint_path}")
+    builders.say(f"Fine-tuning from {flags.checkpoint_path}")
     variables = warm_start_variables(flags.checkpoint_path, state.variables(),
                                      exclude_scopes=split_list(flags.checkpoint_exclude_scopes),
                                      ignore_missing_vars=flags.ignore_missing_vars)
@@ -113,19 +78,15 @@ def _reporters(flags: types.SimpleNamespace) -> list[Any]:
             TensorBoardReporter(flags.train_dir, flags.batch_size, flags.save_summaries_secs)]
 
 
-def _evaluate(flags: types.SimpleNamespace, model: Any, spec: nets.NetSpec, state: TrainState,
+def _evaluate(flags: types.SimpleNamespace, net: Any, spec: nets.NetSpec, state: TrainState,
               image_size: int) -> dict[str, float]:
-    dataset = _dataset(flags, flags.eval_split_name)
-    batches = Batches(dataset, flags.eval_batch_size, preprocess=_preprocess(flags, spec), image_size=image_size,
-                      is_training=False, shuffle=False, num_epochs=1, pad_final=True)
-    eval_step = make_eval_step(model, labels_offset=flags.labels_offset,
+    data = builders.dataset(flags, flags.eval_split_name)
+    batches = Batches(data, flags.eval_batch_size, preprocess=builders.preprocess(flags, spec),
+                      image_size=image_size, is_training=False, shuffle=False, num_epochs=1, pad_final=True)
+    eval_step = make_eval_step(net, labels_offset=flags.labels_offset,
                                use_moving_averages=flags.moving_average_decay is not None,
                                mesh=sharding.make_mesh(), fsdp=flags.fsdp)
-    writer = None
-    if jax.process_index() == 0:
-        from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
-
-        writer = SummaryWriter(os.path.join(flags.train_dir, "eval"))
+    writer = builders.summary_writer(os.path.join(flags.train_dir, "eval"))
     try:
         return evaluate_once(eval_step, state, batches, summary_writer=writer)
     finally:
@@ -137,46 +98,42 @@ def train_image_classifier(flags: types.SimpleNamespace) -> dict[str, Any]:
     """Trains (resuming from ``--train_dir`` if it has a checkpoint), then evaluates.
 
     Returns:
-      ``{'step', 'stop_reason', 'eval' ({metric: value} or None), 'seconds'}``.
+      ``{'step', 'stop_reason', 'loss', 'eval' ({metric: value} or None), 'seconds'}``.
 
     Raises:
       FlagError: a flag names something that does not exist.
-      NonFiniteLossError: the loss became inf or NaN.
+      jslim.training.loop.NonFiniteLossError: the loss became inf or NaN.
     """
     started = time.monotonic()
-    initialize_distributed(flags)
-    dataset = _dataset(flags, flags.dataset_split_name)
-    model, spec = _model(flags, dataset)
+    builders.initialize_distributed(flags)
+    data = builders.dataset(flags, flags.dataset_split_name)
+    net, spec = builders.model(flags, data, flags.weight_decay)
     image_size = flags.train_image_size or spec.default_image_size
-    batches = Batches(dataset, flags.batch_size, preprocess=_preprocess(flags, spec), image_size=image_size,
+    batches = Batches(data, flags.batch_size, preprocess=builders.preprocess(flags, spec), image_size=image_size,
                       seed=flags.seed)
-    train_step = _train_step(flags, model, dataset)
+    train_step = _train_step(flags, net, data)
     example = jnp.zeros((flags.batch_size, image_size, image_size, spec.input_channels), jnp.float32)
     checkpointer = Checkpointer(flags.train_dir, SavePolicy(
         save_interval_steps=flags.save_interval_steps, save_interval_secs=flags.save_interval_secs,
         max_to_keep=flags.max_checkpoints_to_keep))
-    state, restored = restore_or_init(checkpointer, lambda: _initial_state(flags, train_step, example), batches,
-                                      train_step.abstract_state(jax.random.PRNGKey(flags.seed), example))
-    if restored:
-        note = " (ignoring --checkpoint_path)" if flags.checkpoint_path else ""
-        _say(f"Resuming {flags.train_dir} from step {int(jax.device_get(state.step))}{note}")
     try:
+        state, restored = restore_or_init(checkpointer, lambda: _initial_state(flags, train_step, example), batches,
+                                          train_step.abstract_state(jax.random.PRNGKey(flags.seed), example))
+        if restored:
+            note = " (ignoring --checkpoint_path)" if flags.checkpoint_path else ""
+            builders.say(f"Resuming {flags.train_dir} from step {int(jax.device_get(state.step))}{note}")
         result = train_loop(train_step, state, batches, max_steps=flags.max_number_of_steps,
                             checkpointer=checkpointer, reporters=_reporters(flags))
     finally:
         checkpointer.close()
-    summary = _summary(flags, result)
-    if result.stop_reason != "signal" and flags.eval_split_name:
-        summary["eval"] = _evaluate(flags, model, spec, result.state, image_size)
-        _say(f"eval/{flags.eval_split_name} at step {result.step}: "
-             + ", ".join(f"{k} = {v:.4f}" for k, v in summary["eval"].items()))
-    summary["seconds"] = time.monotonic() - started
-    _say(f"Done in {summary['seconds']:.1f}s: {flags.train_dir} step {result.step} ({result.stop_reason}).")
-    return summary
-
-
-def _summary(flags: types.SimpleNamespace, result: LoopResult) -> dict[str, Any]:
+    summary = {"step": result.step, "stop_reason": result.stop_reason, "eval": None,
+               "loss": result.metrics.get("total_loss")}
     if result.stop_reason == "signal":
-        _say(f"Stopped by a signal at step {result.step}; checkpoint saved in {flags.train_dir}.")
-    return {"step": result.step, "stop_reason": result.stop_reason, "eval": None,
-            "loss": result.metrics.get("total_loss")}
+        builders.say(f"Stopped by a signal at step {result.step}; checkpoint saved in {flags.train_dir}.")
+    elif flags.eval_split_name:
+        summary["eval"] = _evaluate(flags, net, spec, result.state, image_size)
+        builders.say(f"eval/{flags.eval_split_name} at step {result.step}: "
+                     + ", ".join(f"{k} = {v:.4f}" for k, v in summary["eval"].items()))
+    summary["seconds"] = time.monotonic() - started
+    builders.say(f"Done in {summary['seconds']:.1f}s: {flags.train_dir} step {result.step} ({result.stop_reason}).")
+    return summary

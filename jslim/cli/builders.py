@@ -1,0 +1,65 @@
+"""Flags -> the pieces both ``jslim train`` and ``jslim eval`` need (data, net, preprocessing,
+output), each failing with a :class:`~jslim.cli.flags.FlagError` that names the flag."""
+
+from __future__ import annotations
+
+import os
+import types
+from typing import Any
+
+import jax
+
+from jslim import nets
+from jslim.cli.flags import FlagError
+from jslim.data import Dataset, get_dataset, get_preprocessing
+from jslim.data.preprocessing import Preprocess
+
+__all__ = ["dataset", "initialize_distributed", "model", "preprocess", "say", "summary_writer"]
+
+
+def say(*parts: Any) -> None:
+    """Prints on process 0 only."""
+    if jax.process_index() == 0:
+        print(*parts, flush=True)
+
+
+def initialize_distributed(flags: types.SimpleNamespace) -> None:
+    """``jax.distributed.initialize`` when ``--coordinator_address`` is given."""
+    if flags.coordinator_address:
+        jax.distributed.initialize(flags.coordinator_address, num_processes=flags.num_processes,
+                                   process_id=flags.process_id)
+
+
+def dataset(flags: types.SimpleNamespace, split: str) -> Dataset:
+    """Split ``split`` of ``--dataset_name``."""
+    try:
+        return get_dataset(flags.dataset_name, split, flags.dataset_dir)
+    except ValueError as err:
+        raise FlagError(f"--dataset_name/--dataset_split_name: {err}") from None
+
+
+def model(flags: types.SimpleNamespace, data: Dataset, weight_decay: float = 0.0) -> tuple[Any, nets.NetSpec]:
+    """``--model_name`` with ``data.num_classes - --labels_offset`` classes, and its registry record."""
+    try:
+        spec = nets.get_spec(flags.model_name)
+    except ValueError as err:
+        raise FlagError(f"--model_name: {err}") from None
+    net = nets.build(flags.model_name, num_classes=data.num_classes - flags.labels_offset, weight_decay=weight_decay)
+    return net, spec
+
+
+def preprocess(flags: types.SimpleNamespace, spec: nets.NetSpec) -> Preprocess:
+    """``--preprocessing_name`` (default: the net's)."""
+    try:
+        return get_preprocessing(flags.preprocessing_name or spec.preprocessing)
+    except ValueError as err:
+        raise FlagError(f"--preprocessing_name: {err}") from None
+
+
+def summary_writer(logdir: str | os.PathLike) -> Any:
+    """A tensorboardX ``SummaryWriter`` on process 0 (None on the others)."""
+    if jax.process_index() != 0:
+        return None
+    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+
+    return SummaryWriter(os.fspath(logdir))
