@@ -221,17 +221,6 @@ class Result:
     grads: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
-def _gradients(model: Program, variables: dict[str, Any], x: jax.Array, cotangent: np.ndarray):
-    """``d sum(output * cotangent) / d(params, x)``, as the generator's ``tf.gradients``."""
-
-    def loss(params, x):
-        out, _ = model.apply({**variables, "params": params}, x, mutable=["batch_stats", "losses"])
-        return jnp.sum(out * jnp.asarray(cotangent))
-
-    g_params, g_x = jax.jit(jax.grad(loss, argnums=(0, 1)))(variables.get("params", {}), x)
-    return np.asarray(g_x), {n: np.asarray(g) for n, g in flat(g_params).items()}
-
-
 def run_case(case: Case) -> Result:
     """Builds ``case`` with jslim, loads TF's values and applies it once (jitted)."""
     model = case.model
@@ -242,13 +231,27 @@ def run_case(case: Case) -> Result:
     if set(names) != set(case.values):
         return Result(names, shapes, np.zeros(0), {}, 0.0)
     variables = fill(template, case.values)
-    apply = jax.jit(lambda v, x: model.apply(v, x, mutable=["batch_stats", "losses"]))
-    out, mutated = apply(variables, x)
+    params = variables.pop("params", {})
+
+    # Every variable is an argument: closed-over constants would be folded by XLA,
+    # which rounds e.g. the pow of zero-debiasing differently from a real step.
+    def forward(params, others, x):
+        return model.apply({**others, "params": params}, x, mutable=["batch_stats", "losses"])
+
+    def run(params, others, x):
+        if case.cotangent is None:
+            return forward(params, others, x), None
+        (out, mutated), vjp = jax.vjp(lambda p, x: forward(p, others, x), params, x)
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, mutated)
+        return (out, mutated), vjp((jnp.asarray(case.cotangent), zeros))
+
+    (out, mutated), grads = jax.jit(run)(params, variables, x)
     after = {n: np.asarray(v) for n, v in flat(mutated.get("batch_stats", {})).items()}
     reg = sum(float(v) for v in flat(mutated.get("losses", {})).values())
     result = Result(names, shapes, np.asarray(out), after, reg)
-    if case.cotangent is not None:
-        result.grad_input, result.grads = _gradients(model, variables, x, case.cotangent)
+    if grads is not None:  # d sum(output * cotangent) / d(params, x), as the generator's tf.gradients
+        result.grads = {n: np.asarray(g) for n, g in flat(grads[0]).items()}
+        result.grad_input = np.asarray(grads[1])
     return result
 
 

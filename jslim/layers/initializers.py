@@ -109,6 +109,8 @@ class random_uniform_initializer:  # pylint: disable=invalid-name
 class variance_scaling_initializer:  # pylint: disable=invalid-name
     """TF-Slim's ``variance_scaling_initializer(factor=2.0, mode='FAN_IN', uniform=False)``.
 
+    ``seed`` is accepted for slim compatibility and ignored (draws come from the
+    Flax RNG key); ``dtype`` must be floating (the dtype passed at call time wins).
     With ``n`` the fan of ``mode`` (``FAN_AVG`` averages in and out): uniform in
     ``[-sqrt(3 factor / n), +sqrt(3 factor / n)]``, else a truncated normal with
     stddev ``sqrt(1.3 factor / n)``. Fans multiply the receptive field (every
@@ -119,8 +121,11 @@ class variance_scaling_initializer:  # pylint: disable=invalid-name
     mode: str = "FAN_IN"
     uniform: bool = False
     seed: int | None = None
+    dtype: Any = jnp.float32
 
     def __post_init__(self):
+        if not jnp.issubdtype(self.dtype, jnp.floating):
+            raise TypeError("Cannot create initializer for non-floating point type.")
         if self.mode not in ("FAN_IN", "FAN_OUT", "FAN_AVG"):
             raise TypeError(f"variance_scaling_initializer: unknown mode {self.mode!r}; use FAN_IN, FAN_OUT or FAN_AVG.")
 
@@ -137,10 +142,11 @@ class variance_scaling_initializer:  # pylint: disable=invalid-name
         return _truncated_normal(key, shape, dtype, 0.0, math.sqrt(1.3 * self.factor / n))
 
 
-def xavier_initializer(uniform: bool = True, seed: int | None = None, dtype: Any = None) -> variance_scaling_initializer:
+def xavier_initializer(
+    uniform: bool = True, seed: int | None = None, dtype: Any = jnp.float32
+) -> variance_scaling_initializer:
     """Glorot/Xavier: ``variance_scaling_initializer(1.0, 'FAN_AVG', uniform)``."""
-    del dtype
-    return variance_scaling_initializer(factor=1.0, mode="FAN_AVG", uniform=uniform, seed=seed)
+    return variance_scaling_initializer(factor=1.0, mode="FAN_AVG", uniform=uniform, seed=seed, dtype=dtype)
 
 
 xavier_initializer_conv2d = xavier_initializer

@@ -79,7 +79,9 @@ def l2_regularizer(scale: float, scope: str | None = None) -> Regularizer:
 
 def l1_l2_regularizer(scale_l1: float = 1.0, scale_l2: float = 1.0, scope: str | None = None) -> Regularizer:
     """The sum of ``l1_regularizer(scale_l1)`` and ``l2_regularizer(scale_l2)``."""
-    return sum_regularizer([l1_regularizer(scale_l1), l2_regularizer(scale_l2)], scope)
+    del scope
+    parts = tuple(r for r in (l1_regularizer(scale_l1), l2_regularizer(scale_l2)) if r is not _none)
+    return _Sum(parts) if parts else _none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,25 +93,36 @@ class _Sum:
         return sum(values[1:], values[0]) if values else None
 
 
-def sum_regularizer(regularizer_list: Sequence[Regularizer | None], scope: str | None = None) -> Regularizer:
-    """A regularizer returning the sum of the non-``None`` results of the list."""
+def sum_regularizer(regularizer_list: Sequence[Regularizer | None], scope: str | None = None) -> Regularizer | None:
+    """A regularizer returning the sum of the non-``None`` results of the list.
+
+    Like slim: ``None`` entries are dropped and an empty list gives ``None``;
+    zero-scale regularizers contribute nothing.
+    """
     del scope
-    parts = tuple(r for r in regularizer_list if r is not None and r is not _none)
+    regularizers = [r for r in regularizer_list if r is not None]
+    if not regularizers:
+        return None
+    parts = tuple(r for r in regularizers if r is not _none)
     return _Sum(parts) if parts else _none
 
 
-def apply_regularization(regularizer: Regularizer, weights_list: Iterable[jax.Array]) -> jax.Array:
+def apply_regularization(regularizer: Regularizer, weights_list: Iterable[jax.Array] | None = None) -> jax.Array:
     """Sums ``regularizer`` over ``weights_list``, like ``slim.apply_regularization``.
 
+    A ``None`` penalty (zero-scale regularizer) counts as 0. TF's default list
+    (the ``WEIGHTS`` graph collection) does not exist here: pass the weights.
+
     Raises:
-      ValueError: ``weights_list`` is empty or every penalty is ``None``.
+      ValueError: ``weights_list`` is empty or missing, or a penalty is not a scalar.
     """
-    weights_list = list(weights_list)
+    weights_list = list(weights_list or [])
     if not weights_list:
-        raise ValueError("apply_regularization: no weights to regularize.")
-    penalties = [p for p in (regularizer(w) for w in weights_list) if p is not None]
-    if not penalties:
-        raise ValueError("apply_regularization: the regularizer returned None for every weight.")
+        raise ValueError("No weights to regularize.")
+    penalties = [jnp.zeros((), jnp.float32) if p is None else jnp.asarray(p) for p in map(regularizer, weights_list)]
+    for p in penalties:
+        if p.ndim:
+            raise ValueError(f"regularizer must return a scalar Tensor instead of a Tensor with rank {p.ndim}.")
     return sum(penalties[1:], penalties[0])
 
 
@@ -138,8 +151,9 @@ def get_regularization_losses(losses: Mapping[str, Any], scope: str | None = Non
 def get_regularization_loss(model: Any, variables: Mapping[str, Any], *args: Any, scope: str | None = None, **kwargs: Any) -> jax.Array:
     """A built model's total regularization loss, as ``tf.losses.get_regularization_loss()``.
 
-    Regularization depends on the weights only, so the model is applied to an
-    example input under ``jax.jit``, which lets XLA drop the forward computation.
+    Weight regularization depends on the weights only, so the model is applied
+    to an example input under ``jax.jit``, which lets XLA drop the forward
+    computation; activity regularizers (``gdn``'s) depend on the input given.
 
     Args:
       model: a Flax module built from jslim layers.
