@@ -28,7 +28,11 @@ Beyond TF-Slim:
   different ambient scope is retraced instead of silently reusing a trace made
   under a stale scope. An op that finds the two out of sync at trace time
   (possible only when asyncio tasks interleave ``arg_scope`` blocks around jit
-  calls) raises instead of computing a possibly stale answer.
+  calls) raises instead of computing a possibly stale answer; eager calls use
+  the task's own scope. Limitation: a jitted call made by one task while another
+  task's ``arg_scope`` holds the thread's key can hit that key's cached trace;
+  with asyncio, enter scopes inside the jitted function or build nets under
+  them (a net keeps its scope).
 """
 
 from __future__ import annotations
@@ -171,14 +175,28 @@ def _validate(key: str, kwargs: Mapping[str, Any]) -> None:
             raise TypeError(f"arg_scope: {key}() has no argument {name!r}; its arguments are: {valid}.")
 
 
+def _sync_jit_key(scope: ArgScope) -> None:
+    """Sets this thread's jit-key context to ``scope``.
+
+    Entering ``_JIT_KEY(scope)`` without exiting it is a plain set of the
+    thread-local value. Restoring on exit to the *contextvar's* value (instead of
+    the value saved on entry) keeps the two in sync when asyncio tasks interleave
+    ``arg_scope`` blocks on one thread: a saved-value restore would leave the
+    thread keyed on a scope that is no longer active anywhere.
+    """
+    if _JIT_KEY.value is not scope:
+        _JIT_KEY(scope).__enter__()  # pylint: disable=unnecessary-dunder-call
+
+
 @contextlib.contextmanager
 def _activate(scope: ArgScope) -> Iterator[ArgScope]:
     token = _CURRENT.set(scope)
+    _sync_jit_key(scope)
     try:
-        with _JIT_KEY(scope):
-            yield scope
+        yield scope
     finally:
         _CURRENT.reset(token)
+        _sync_jit_key(_CURRENT.get())
 
 
 def arg_scope(
@@ -212,8 +230,18 @@ def arg_scope(
     return _activate(current_arg_scope().merged(keys, kwargs))
 
 
-def _check_jit_key(scope: ArgScope, key: str) -> None:
-    if _JIT_KEY.value is not scope and _JIT_KEY.value != scope:
+def _tracing(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves((args, kwargs)))
+
+
+def _check_jit_key(scope: ArgScope, key: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Raises if a jit trace would be keyed on another scope than the one in use.
+
+    The two differ only when asyncio tasks interleave ``arg_scope`` blocks on one
+    thread. An eager call then simply uses the task's own scope; a trace (some
+    argument is a tracer) must not, since jax.jit caches it under the other key.
+    """
+    if _JIT_KEY.value is not scope and _JIT_KEY.value != scope and _tracing(args, kwargs):
         raise RuntimeError(
             f"{key}: the ambient arg_scope differs from the one jax.jit keyed this trace on "
             "(arg_scope blocks interleaved across asyncio tasks or a copied context); enter "
@@ -231,7 +259,7 @@ def add_arg_scope(func: F) -> F:
     @functools.wraps(func)
     def scoped(*args: Any, **kwargs: Any) -> Any:
         scope = _CURRENT.get()
-        _check_jit_key(scope, key)
+        _check_jit_key(scope, key, args, kwargs)
         defaults = scope.defaults_for(key)
         if not defaults:
             return func(*args, **kwargs)
