@@ -177,7 +177,16 @@ def aux_logits_head(
 
     Returns:
       ``[batch, num_classes]``.
+
+    Raises:
+      ValueError: ``net`` is smaller than the 5x5 pooling window.
     """
+    if net.shape[1] < 5 or net.shape[2] < 5:
+        raise ValueError(
+            f"AuxLogits needs a feature map of at least 5x5, got {net.shape[1]}x{net.shape[2]} "
+            "(inception_v4 and inception_resnet_v2 need inputs of at least 107x107); "
+            "use larger images or create_aux_logits=False."
+        )
     net = layers.avg_pool2d(net, [5, 5], stride=3, padding="VALID", scope=pool_scope)
     net = layers.conv2d(net, 128, [1, 1], scope="Conv2d_1b_1x1")
     net = layers.conv2d(net, 768, list(net.shape[1:3]), padding="VALID", scope=conv_scope)

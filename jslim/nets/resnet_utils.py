@@ -33,6 +33,7 @@ __all__ = [
     "RESNET_UNITS",
     "Block",
     "ResNet",
+    "check_output_stride",
     "collect_named_outputs",
     "conv2d_same",
     "resnet_arg_scope",
@@ -150,6 +151,23 @@ def conv2d_same(
     pads = (pad_beg, pad_total - pad_beg)
     inputs = jnp.pad(inputs, ((0, 0), pads, pads, (0, 0)))
     return layers.conv2d(inputs, num_outputs, kernel_size, stride=stride, rate=rate, padding="VALID", scope=scope)
+
+
+def check_output_stride(output_stride: int | None, blocks: Sequence[Block], input_stride: int = 1) -> None:
+    """Raises unless ``output_stride`` is ``input_stride`` times a product of the first unit strides.
+
+    Raises:
+      ValueError: an unreachable ``output_stride`` (the message lists the reachable ones).
+    """
+    if output_stride is None:
+        return
+    reachable = [input_stride]
+    for block in blocks:
+        for unit in block.args:
+            reachable.append(reachable[-1] * unit.get("stride", 1))
+    if output_stride not in reachable:
+        valid = ", ".join(str(s) for s in sorted(set(reachable)))
+        raise ValueError(f"The target output_stride {output_stride} cannot be reached; valid values: {valid} or None.")
 
 
 def _reached(current_stride: int, output_stride: int | None) -> bool:
@@ -371,6 +389,7 @@ class ResNet(SlimNet):
                 plain = arg_scope([layers.conv2d], activation_fn=None, normalizer_fn=None)
                 with plain if self.preactivation else contextlib.nullcontext():
                     net, output_stride = resnet_root_block(net, output_stride, end_points)
+            check_output_stride(self.output_stride, self.resnet_blocks(), 4 if self.include_root_block else 1)
             net = self.stack(net, output_stride, end_points)
             if self.preactivation:
                 net = layers.batch_norm(net, activation_fn=jax.nn.relu, scope="postnorm")
