@@ -312,6 +312,10 @@ def normalization_cases():
             case(f"batch_norm_eval_{tag}", shape, bn(is_training=False, scale=True)),
         ]
     out += [
+        # decay=0: the moving averages after one update are the batch statistics themselves.
+        case("batch_norm_batch_statistics", (2, 3, 3, 4), bn(decay=0.0)),
+        case("batch_norm_batch_statistics_unfused", (2, 3, 3, 4), bn(decay=0.0, fused=False)),
+        case("batch_norm_batch_statistics_weighted", (3, 3, 4), bn(decay=0.0, batch_weights={"$array": [2.0, 1.0, 0.5]})),
         case("batch_norm_train_nchw", (2, 4, 3, 3), bn(decay=0.9, data_format="NCHW")),
         case("batch_norm_train_nchw_unfused", (2, 4, 3, 3), bn(decay=0.9, data_format="NCHW", fused=False)),
         case("batch_norm_eval_nchw", (2, 4, 3, 3), bn(is_training=False, scale=True, data_format="NCHW")),

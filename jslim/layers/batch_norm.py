@@ -1,14 +1,14 @@
 """``batch_norm`` with TF-Slim's semantics, variable names and update rules.
 
-Which of TF's three implementations slim picks decides one observable detail, the
-variance fed to ``moving_variance`` in training:
+Which of TF's implementations slim picks (:func:`tf_implementation`) decides two
+observable details of a training call:
 
-* **fused** (``fused=None``/``True``, no ``batch_weights``, no ``renorm``, no
-  ``adjustment``, rank 2 or 4, or rank 5 without ``zero_debias_moving_mean``): TF's
-  fused kernel feeds the Bessel-corrected variance ``var * n / (n - 1)`` (``n``
-  values per channel);
-* **otherwise** (Keras' non-fused layer or slim's legacy path): the biased
-  variance.
+* the variance fed to ``moving_variance``: Bessel corrected (``var * n / (n -
+  1)``, ``n`` values per channel) by the fused kernels (``fused=None``/``True``,
+  no ``batch_weights``/``renorm``/``adjustment``, rank 2 or 4, or rank 5 without
+  zero-debias), the biased variance otherwise;
+* with ``trainable=False``, whether the moving averages are updated at all:
+  Keras' layer (the usual path) adds no update ops, slim's own paths do.
 
 The output always uses the biased batch variance. Moving averages follow
 ``assign_moving_average``: ``moving -= (1 - decay) * (moving - batch)``.
@@ -40,8 +40,7 @@ __all__ = [
     "batch_norm",
     "batch_normalization",
     "moments",
-    "updates_moving_averages",
-    "uses_fused_statistics",
+    "tf_implementation",
 ]
 
 BATCH_STATS = "batch_stats"
@@ -62,44 +61,31 @@ def _initial(init: Initializer, channels: int, sqrt: bool = False) -> Callable[[
     return value
 
 
-def uses_fused_statistics(
+def tf_implementation(
     ndim: int,
     fused: bool | None,
     batch_weights: Any,
     renorm: bool,
     adjustment: Any,
     zero_debias_moving_mean: bool,
-) -> bool:
-    """Whether TF-Slim takes a fused kernel, whose moving variance is Bessel corrected.
+) -> str:
+    """Which TF implementation ``slim.batch_norm`` runs for these arguments.
 
-    Slim calls its own fused kernel for rank 2 and 4 (always with zero-debias or
-    rank 2) and otherwise Keras' ``BatchNormalization(fused=fused)``, which fuses
-    rank 4 and 5 only; the legacy path (``batch_weights``, zero-debias at other
-    ranks) never fuses.
+    * ``'slim_fused'``: slim's own fused kernel, for rank 2, and rank 4 with
+      zero-debias (``fused`` None/True, no ``batch_weights``/``renorm``/``adjustment``);
+    * ``'keras_fused'`` / ``'keras'``: Keras' ``BatchNormalization(fused=fused)``
+      (no ``batch_weights``, no zero-debias), fused for rank 4 and 5 only;
+    * ``'legacy'``: slim's own non-fused code (``batch_weights``, zero-debias).
+
+    Fused kernels feed the Bessel-corrected variance to ``moving_variance``; a
+    non-trainable Keras layer adds no update ops.
     """
-    if fused is False or batch_weights is not None or renorm or adjustment is not None:
-        return False
-    return ndim in (2, 4) or (ndim == 5 and not zero_debias_moving_mean)
-
-
-def updates_moving_averages(
-    ndim: int,
-    trainable: bool,
-    fused: bool | None,
-    batch_weights: Any,
-    renorm: bool,
-    adjustment: Any,
-    zero_debias_moving_mean: bool,
-) -> bool:
-    """Whether a training call of TF-Slim's ``batch_norm`` updates the moving averages.
-
-    Slim delegates to Keras' ``BatchNormalization`` unless it uses its own fused
-    kernel (rank 2) or its legacy path (``batch_weights``, zero-debias); a
-    non-trainable Keras layer adds no update ops, the other two always update.
-    """
-    if trainable or batch_weights is not None or zero_debias_moving_mean:
-        return True
-    return fused is not False and ndim == 2 and not renorm and adjustment is None
+    fusable = fused is not False and batch_weights is None and not renorm and adjustment is None
+    if fusable and (ndim == 2 or (ndim == 4 and zero_debias_moving_mean)):
+        return "slim_fused"
+    if batch_weights is None and not zero_debias_moving_mean:
+        return "keras_fused" if fusable and ndim in (4, 5) else "keras"
+    return "legacy"
 
 
 def moments(
@@ -267,7 +253,7 @@ def batch_norm(
     ``moving_mean`` / ``moving_variance``. With ``trainable=False`` TF freezes
     the moving averages (while still normalizing by batch statistics in
     training) except on slim's own fused rank-2 and legacy paths; see
-    :func:`updates_moving_averages`.
+    :func:`tf_implementation`.
 
     Variables (TF-Slim names): ``<scope>/beta`` (if ``center``) and
     ``<scope>/gamma`` (if ``scale``) in ``params`` (``non_trainable`` if not
@@ -345,8 +331,9 @@ def batch_norm(
             if renorm_state is not None:
                 r, d = renorm_state.correction(mean, var, epsilon)
                 scale_, offset_ = _compose(r, d, scale_, offset_)
-            updates = updates_moving_averages(
-                inputs.ndim, trainable, fused, batch_weights, renorm, adjustment, zero_debias_moving_mean)
+            implementation = tf_implementation(
+                inputs.ndim, fused, batch_weights, renorm, adjustment, zero_debias_moving_mean)
+            updates = trainable or implementation in ("slim_fused", "legacy")
             if updates and current_scope().is_mutable_collection(BATCH_STATS) and not is_initializing():
                 if debias is not None:
                     _zero_debiased_update(moving_mean, debias, mean, decay)
@@ -356,9 +343,8 @@ def batch_norm(
                     renorm_state.update(moving_var, mean, var, epsilon, decay, renorm_decay)
                 else:
                     n = inputs.size // channels
-                    fused_stats = uses_fused_statistics(
-                        inputs.ndim, fused, batch_weights, renorm, adjustment, zero_debias_moving_mean)
-                    _update_average(moving_var, var * (n / max(n - 1, 1)) if fused_stats else var, decay)
+                    bessel = implementation in ("slim_fused", "keras_fused")
+                    _update_average(moving_var, var * (n / max(n - 1, 1)) if bessel else var, decay)
         else:
             mean, var = moving_mean.value, moving_var.value
         shape = [1] * inputs.ndim
