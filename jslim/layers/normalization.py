@@ -9,17 +9,17 @@ computed in float32 and the result is cast back to the input dtype.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jslim.layers import initializers
-from jslim.layers.batch_norm import batch_norm, batch_normalization, moments  # noqa: F401  (batch_norm: old path)
+from jslim.layers.batch_norm import batch_norm, batch_normalization, moments
 from jslim.layers.variable_scope import add_loss, model_variable, variable_scope
 from jslim.scopes import add_arg_scope
 
-__all__ = ["gdn", "group_norm", "instance_norm", "l2_normalize", "layer_norm", "unit_norm"]
+# batch_norm lived here first; it stays importable from this module.
+__all__ = ["batch_norm", "gdn", "group_norm", "instance_norm", "l2_normalize", "layer_norm", "unit_norm"]
 
 Activation = Callable[[jax.Array], jax.Array] | None
 Initializer = Callable[..., jax.Array]
