@@ -15,6 +15,7 @@ import sys
 import types
 from typing import Any
 
+from jslim.checkpoints import CheckpointError
 from jslim.cli.flags import RETIRED, Flag, FlagError, add_flags, dataset_and_model_flags, resolve
 from jslim.cli.train import DEFAULT_TRAIN_DIR
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     """``jslim eval``: returns the exit code (1 when there is nothing to evaluate)."""
     try:
         results = eval_image_classifier(resolve_flags(args))
-    except FlagError as err:
+    except (FlagError, CheckpointError) as err:
         print(f"jslim eval: error: {err}", file=sys.stderr)
         return 2
     return 0 if results else 1

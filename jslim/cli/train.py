@@ -17,6 +17,7 @@ import sys
 import types
 from typing import Any
 
+from jslim.checkpoints import CheckpointError
 from jslim.cli.flags import RETIRED, Flag, FlagError, add_flags, dataset_and_model_flags, flags_from_dataclass, resolve
 from jslim.training.learning_rates import DECAY_TYPES, LearningRateFlags
 from jslim.training.loop import NonFiniteLossError
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
         training_job.train_image_classifier(flags)
         return 0
-    except FlagError as err:
+    except (FlagError, CheckpointError) as err:
         print(f"jslim train: error: {err}", file=sys.stderr)
         return 2
     except NonFiniteLossError as err:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from jslim.checkpoints import CheckpointMismatchError
 from jslim.checkpoints.orbax_io import CheckpointManager
 
 __all__ = ["Checkpointer", "SavePolicy", "checkpoint_dir", "is_jslim_checkpoint", "latest_step", "read_checkpoint"]
@@ -139,7 +140,13 @@ class Checkpointer:
           state_template: ``TrainStep.abstract_state(...)`` (shapes, dtypes, shardings).
           data_template: the iterator's ``get_state()`` (its structure), or None.
         """
-        tree = self._manager.restore(step, template={"state": state_template, "data": data_template or {}})
+        try:
+            tree = self._manager.restore(step, template={"state": state_template, "data": data_template or {}})
+        except ValueError as err:
+            raise CheckpointMismatchError(
+                f"{self.directory}: checkpoint step {step if step is not None else self.latest_step()} does not fit "
+                "this run's state; was it written with another net, optimizer, --trainable_scopes or "
+                f"--moving_average_decay? Use a new --train_dir to start over. ({err})") from err
         return tree["state"], dict(tree["data"])
 
     def wait(self) -> None:
