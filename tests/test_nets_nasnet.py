@@ -73,7 +73,11 @@ def test_configs_are_slims():
 
 @pytest.mark.parametrize(
     "change,match",
-    [({"data_format": "NWHC"}, "data_format"), ({"num_cells": 0}, "num_cells"), ({"drop_path_keep_prob": 0.0}, "drop_path")],
+    [
+        ({"data_format": "NWHC"}, "data_format"),
+        ({"num_cells": 0}, "num_cells"),
+        ({"drop_path_keep_prob": 0.0}, "drop_path"),
+    ],
 )
 def test_bad_config(change, match):
     with pytest.raises(ValueError, match=match):
@@ -159,10 +163,15 @@ def test_factorized_reduction_paths():
 
 def test_factorized_reduction_odd_filters_and_stride_1():
     x = jax.ShapeDtypeStruct((1, 6, 6, 4), jnp.float32)
-    odd = jax.eval_shape(lambda v: _Apply(lambda t: nasnet_utils.factorized_reduction(t, 27, 2, data_format="NHWC")).init(_rngs(), v), x)
+
+    def variables(output_filters, stride):
+        module = _Apply(lambda t: nasnet_utils.factorized_reduction(t, output_filters, stride, data_format="NHWC"))
+        return jax.eval_shape(lambda v: module.init(_rngs(), v), x)
+
+    odd = variables(27, 2)
     assert odd["params"]["path1_conv"]["weights"].shape == (1, 1, 4, 13)
     assert odd["params"]["path2_conv"]["weights"].shape == (1, 1, 4, 14)
-    flat = jax.eval_shape(lambda v: _Apply(lambda t: nasnet_utils.factorized_reduction(t, 6, 1, data_format="NHWC")).init(_rngs(), v), x)
+    flat = variables(6, 1)
     assert sorted(flat["params"]) == ["path_bn", "path_conv"]
 
 
@@ -258,7 +267,11 @@ def test_pnasnet_mobile_all_end_points_in_training():
 
 @pytest.mark.parametrize(
     "net,size,expected",
-    [("nasnet_large", 331, (BATCH, 336, 42, 42)), ("pnasnet_large", 331, (BATCH, 540, 42, 42)), ("pnasnet_mobile", 224, (BATCH, 135, 28, 28))],
+    [
+        ("nasnet_large", 331, (BATCH, 336, 42, 42)),
+        ("pnasnet_large", 331, (BATCH, 540, 42, 42)),
+        ("pnasnet_mobile", 224, (BATCH, 135, 28, 28)),
+    ],
 )
 def test_nchw_stem(net, size, expected):
     config = dataclasses.replace(_default_config(net), data_format="NCHW")
@@ -293,7 +306,10 @@ def test_features_without_classes(net, num_classes, config, size, features):
 @pytest.mark.parametrize(
     "net,config,size,names",
     [
-        ("nasnet_mobile", SMALL_MOBILE, 96, ["Stem", "Cell_0", "Reduction_Cell_0", "Cell_1", "Reduction_Cell_1", "Cell_2"]),
+        (
+            "nasnet_mobile", SMALL_MOBILE, 96,
+            ["Stem", "Cell_0", "Reduction_Cell_0", "Cell_1", "Reduction_Cell_1", "Cell_2"],
+        ),
         ("pnasnet_mobile", SMALL_PNAS, 96, ["Stem", "Cell_0", "Cell_1", "Cell_2"]),
     ],
 )
@@ -345,7 +361,9 @@ def small_cifar():
     model = jslim.nets.build("nasnet_cifar", config=SMALL_CIFAR, weight_decay=1e-3)
     variables = _golden_variables(model, images, is_training=True)  # with the aux head
     (logits, end_points), state = _eval(model, variables, images, mutable=["losses"])
-    return {"images": images, "variables": variables, "logits": logits, "end_points": end_points, "losses": state["losses"]}
+    return {
+        "images": images, "variables": variables, "logits": logits, "end_points": end_points, "losses": state["losses"],
+    }
 
 
 def test_nchw_matches_nhwc(small_cifar):
@@ -361,7 +379,8 @@ def test_nchw_matches_nhwc(small_cifar):
 
 def test_bounded_activation(small_cifar):
     config = dataclasses.replace(SMALL_CIFAR, use_bounded_activation=True)
-    logits, end_points = _eval(jslim.nets.build("nasnet_cifar", config=config), small_cifar["variables"], small_cifar["images"])
+    model = jslim.nets.build("nasnet_cifar", config=config)
+    logits, end_points = _eval(model, small_cifar["variables"], small_cifar["images"])
     # A reduction cell outputs only combined states, each a ReLU6.
     reduction = np.asarray(end_points["Reduction_Cell_0"])
     assert reduction.min() >= 0.0 and reduction.max() <= 6.0 and reduction.max() > 1.0

@@ -5,13 +5,13 @@ run of normal cells with two reduction cells spaced evenly among them, an
 auxiliary head (training only) and a global-pool + fully-connected classifier.
 The hyperparameters are data (:class:`NasNetConfig`; slim's ``HParams``):
 
-=============  =====  =======  ==========  =========  =============
-variant        cells  filters  stem mult.  image      variables
-=============  =====  =======  ==========  =========  =============
-nasnet_cifar   18     32       3.0         32 x 32    no top scope
-nasnet_mobile  12     44       1.0         224 x 224  no top scope
-nasnet_large   18     168      3.0         331 x 331  no top scope
-=============  =====  =======  ==========  =========  =============
+=============  =====  =======  ==========  =========
+variant        cells  filters  stem mult.  image
+=============  =====  =======  ==========  =========
+nasnet_cifar   18     32       3.0         32 x 32
+nasnet_mobile  12     44       1.0         224 x 224
+nasnet_large   18     168      3.0         331 x 331
+=============  =====  =======  ==========  =========
 
 Variables have no top-level scope (``cell_0/comb_iter_0/left/separable_5x5_1/
 depthwise_weights``, ``final_layer/FC/weights``...). end_points: ``'Stem'``,
@@ -42,6 +42,7 @@ from jslim.scopes import arg_scope
 
 __all__ = [
     "NASNetCifar",
+    "NASNetImageNet",
     "NASNetLarge",
     "NASNetMobile",
     "NasNetConfig",
@@ -52,6 +53,7 @@ __all__ = [
     "large_imagenet_config",
     "mobile_imagenet_config",
     "nasnet_cifar_arg_scope",
+    "nasnet_endpoint_names",
     "nasnet_large_arg_scope",
     "nasnet_mobile_arg_scope",
 ]
@@ -489,9 +491,10 @@ class NASNetCifar(SlimNet):
             )
 
 
-class NASNetMobile(SlimNet):
-    """``build_nasnet_mobile`` as a Flax module (subclasses swap ``build_fn``).
+class NASNetImageNet(SlimNet):
+    """An ImageNet NAS net as a Flax module: the options of slim's ``build_(p)nasnet_mobile/large``.
 
+    Subclasses name the variant: ``build_fn`` and ``default_image_size``.
     ``model.apply(variables, images, is_training=False, current_step=None)``.
 
     Attributes:
@@ -504,8 +507,7 @@ class NASNetMobile(SlimNet):
     final_endpoint: str | None = None
     config: NasNetConfig | None = None
 
-    default_image_size: ClassVar[int] = 224
-    build_fn: ClassVar[Callable[..., Any]] = build_nasnet_mobile
+    build_fn: ClassVar[Callable[..., Any]]
 
     @nn.compact
     def __call__(
@@ -523,8 +525,15 @@ class NASNetMobile(SlimNet):
             )
 
 
-class NASNetLarge(NASNetMobile):
-    """``build_nasnet_large`` as a Flax module (fields as :class:`NASNetMobile`)."""
+class NASNetMobile(NASNetImageNet):
+    """``build_nasnet_mobile`` (224 x 224)."""
+
+    default_image_size: ClassVar[int] = 224
+    build_fn: ClassVar[Callable[..., Any]] = build_nasnet_mobile
+
+
+class NASNetLarge(NASNetImageNet):
+    """``build_nasnet_large`` (331 x 331)."""
 
     default_image_size: ClassVar[int] = 331
     build_fn: ClassVar[Callable[..., Any]] = build_nasnet_large

@@ -50,7 +50,7 @@ CLIP_BY_VALUE_CAP = 6
 
 def calc_reduction_layers(num_cells: int, num_reduction_layers: int) -> list[int]:
     """The cell indices that get a reduction: evenly spaced, e.g. ``(18, 2) -> [6, 12]``."""
-    return [int(float(pool_num) / (num_reduction_layers + 1) * num_cells) for pool_num in range(1, num_reduction_layers + 1)]
+    return [int(pool_num / (num_reduction_layers + 1) * num_cells) for pool_num in range(1, num_reduction_layers + 1)]
 
 
 def _check_data_format(data_format: str, where: str) -> str:

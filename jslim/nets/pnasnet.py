@@ -217,15 +217,15 @@ build_pnasnet_mobile = functools.partial(_build_pnasnet, default_config=mobile_i
 build_pnasnet_large = functools.partial(_build_pnasnet, default_config=large_imagenet_config)
 
 
-class PNASNetMobile(nasnet.NASNetMobile):
-    """``build_pnasnet_mobile`` as a Flax module (fields as :class:`jslim.nets.nasnet.NASNetMobile`)."""
+class PNASNetMobile(nasnet.NASNetImageNet):
+    """``build_pnasnet_mobile`` (224 x 224; options of :class:`jslim.nets.nasnet.NASNetImageNet`)."""
 
     default_image_size: ClassVar[int] = 224
     build_fn: ClassVar[Callable[..., Any]] = build_pnasnet_mobile
 
 
-class PNASNetLarge(nasnet.NASNetMobile):
-    """``build_pnasnet_large`` as a Flax module (fields as :class:`jslim.nets.nasnet.NASNetMobile`)."""
+class PNASNetLarge(nasnet.NASNetImageNet):
+    """``build_pnasnet_large`` (331 x 331; options of :class:`jslim.nets.nasnet.NASNetImageNet`)."""
 
     default_image_size: ClassVar[int] = 331
     build_fn: ClassVar[Callable[..., Any]] = build_pnasnet_large
