@@ -111,7 +111,8 @@ def test_v4_pre_logits_network(num_classes):
 
 
 def test_v4_without_aux_logits():
-    (logits, end_points), variables = trace(build("inception_v4", num_classes=C, create_aux_logits=False), (1, 299, 299, 3))
+    model = build("inception_v4", num_classes=C, create_aux_logits=False)
+    (logits, end_points), variables = trace(model, (1, 299, 299, 3))
     assert logits.shape == (1, C) and "AuxLogits" not in end_points
     assert not any("AuxLogits" in n for n in names(variables))
 
@@ -134,7 +135,8 @@ def test_v4_arg_scope_batch_norm_scale():
         gammas = {n for n in got if n.endswith("BatchNorm/gamma")}
         means = {n for n in got if n.endswith("BatchNorm/moving_mean")}
         assert means
-        assert gammas == ({m.replace("batch_stats/", "params/").replace("moving_mean", "gamma") for m in means} if scale else set())
+        expected = {m.replace("batch_stats/", "params/").replace("moving_mean", "gamma") for m in means}
+        assert gammas == (expected if scale else set())
 
 
 def test_v4_arg_scope_without_batch_norm():
@@ -148,7 +150,8 @@ def test_v4_arg_scope_without_batch_norm():
 
 def test_v4_registry():
     spec = jslim.nets.get_spec("inception_v4")
-    assert (spec.default_image_size, spec.num_classes, spec.label_offset, spec.preprocessing) == (299, 1001, 1, "inception")
+    assert (spec.default_image_size, spec.num_classes, spec.label_offset) == (299, 1001, 1)
+    assert spec.preprocessing == "inception"
     assert build("inception_v4").num_classes == 1001
 
 
@@ -166,7 +169,8 @@ def test_irv2_end_points():
     """testBuildEndPoints / testBuildBaseNetwork: the net's and the base's end points."""
     (logits, end_points), variables = trace(build("inception_resnet_v2", num_classes=C), (2, 299, 299, 3))
     assert logits.shape == (2, C)
-    assert set(end_points) == {*IRV2_END_POINTS, "AuxLogits", "global_pool", "PreLogitsFlatten", "Logits", "Predictions"}
+    head = {"AuxLogits", "global_pool", "PreLogitsFlatten", "Logits", "Predictions"}
+    assert set(end_points) == {*IRV2_END_POINTS, *head}
     got = shapes(end_points)
     assert got["Mixed_7a"] == (2, 8, 8, 2080) and got["Conv2d_7b_1x1"] == (2, 8, 8, 1536)
     assert got["AuxLogits"] == (2, C) and got["PreLogitsFlatten"] == (2, 1536) and got["global_pool"] == (2, 1, 1, 1536)
@@ -223,7 +227,8 @@ def test_irv2_no_classes_and_no_aux():
     """testBuildNoClasses / testBuildWithoutAuxLogits."""
     (net, end_points), _ = trace(build("inception_resnet_v2", num_classes=None), (1, 299, 299, 3))
     assert net.shape == (1, 1, 1, 1536) and not {"AuxLogits", "Logits"} & set(end_points)
-    (logits, end_points), _ = trace(build("inception_resnet_v2", num_classes=C, create_aux_logits=False), (1, 299, 299, 3))
+    model = build("inception_resnet_v2", num_classes=C, create_aux_logits=False)
+    (logits, end_points), _ = trace(model, (1, 299, 299, 3))
     assert logits.shape == (1, C) and "AuxLogits" not in end_points
 
 

@@ -54,7 +54,11 @@ def init(model, x):
     def draw(path, leaf):
         return jnp.asarray(golden.golden_value("/".join(str(p.key) for p in path), leaf.shape))
 
-    return {c: jax.tree_util.tree_map_with_path(draw, t) for c, t in template.items() if c not in golden.SKIP_COLLECTIONS}
+    return {
+        col: jax.tree_util.tree_map_with_path(draw, tree)
+        for col, tree in template.items()
+        if col not in golden.SKIP_COLLECTIONS
+    }
 
 
 def apply(model, variables, x, **kwargs):
@@ -83,7 +87,13 @@ CONV_SAME = {
         [[48, 37], [37, 22]],
     ),
     5: (
-        [[14, 28, 43, 58, 34], [28, 48, 66, 84, 46], [43, 66, 84, 102, 55], [58, 84, 102, 120, 64], [34, 46, 55, 64, 30]],
+        [
+            [14, 28, 43, 58, 34],
+            [28, 48, 66, 84, 46],
+            [43, 66, 84, 102, 55],
+            [58, 84, 102, 120, 64],
+            [34, 46, 55, 64, 30],
+        ],
         [[14, 43, 34], [43, 84, 55], [34, 55, 30]],
         [[14, 43, 34], [43, 84, 55], [34, 55, 30]],
     ),
@@ -279,7 +289,8 @@ def test_v1_depth_multiplier(name):
 
 def test_v1_min_base_depth():
     """testMinBaseDepth: depth_multiplier=0 leaves every block at 4 * min_base_depth."""
-    (_, end_points), _ = trace(jslim.nets.build("resnet_v1_50", num_classes=10, min_base_depth=5, depth_multiplier=0), (1, 64, 64, 3))
+    model = jslim.nets.build("resnet_v1_50", num_classes=10, min_base_depth=5, depth_multiplier=0)
+    (_, end_points), _ = trace(model, (1, 64, 64, 3))
     assert [end_points[f"resnet_v1_50/block{i}"].shape[3] for i in range(1, 5)] == [20] * 4
 
 

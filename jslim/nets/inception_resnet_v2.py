@@ -90,7 +90,8 @@ def _towers(net: jax.Array, towers: Sequence[Tower]) -> jax.Array:
 
 def _residual(net: jax.Array, towers: Sequence[Tower], scale: float, activation_fn: Activation) -> jax.Array:
     """``activation_fn(net + scale * Conv2d_1x1(concat(towers)))``; relu6 also clips the update to [-6, 6]."""
-    up = layers.conv2d(_towers(net, towers), net.shape[3], 1, normalizer_fn=None, activation_fn=None, scope="Conv2d_1x1")
+    mixed = _towers(net, towers)
+    up = layers.conv2d(mixed, net.shape[3], 1, normalizer_fn=None, activation_fn=None, scope="Conv2d_1x1")
     scaled_up = up * scale
     if activation_fn is jax.nn.relu6:
         scaled_up = jnp.clip(scaled_up, -6.0, 6.0)
@@ -98,7 +99,9 @@ def _residual(net: jax.Array, towers: Sequence[Tower], scale: float, activation_
     return activation_fn(net) if activation_fn else net
 
 
-def block35(net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.nn.relu, scope: str | None = None) -> jax.Array:
+def block35(
+    net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.nn.relu, scope: str | None = None
+) -> jax.Array:
     """The 35x35 residual block (default scope ``Block35``): 1x1 | 1x1-3x3 | 1x1-3x3-3x3."""
     with layers.variable_scope(scope, default_name="Block35"):
         return _residual(net, (
@@ -108,7 +111,9 @@ def block35(net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.
         ), scale, activation_fn)
 
 
-def block17(net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.nn.relu, scope: str | None = None) -> jax.Array:
+def block17(
+    net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.nn.relu, scope: str | None = None
+) -> jax.Array:
     """The 17x17 residual block (default scope ``Block17``): 1x1 | 1x1-1x7-7x1."""
     with layers.variable_scope(scope, default_name="Block17"):
         return _residual(net, (
@@ -117,7 +122,9 @@ def block17(net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.
         ), scale, activation_fn)
 
 
-def block8(net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.nn.relu, scope: str | None = None) -> jax.Array:
+def block8(
+    net: jax.Array, scale: float = 1.0, activation_fn: Activation = jax.nn.relu, scope: str | None = None
+) -> jax.Array:
     """The 8x8 residual block (default scope ``Block8``): 1x1 | 1x1-1x3-3x1."""
     with layers.variable_scope(scope, default_name="Block8"):
         return _residual(net, (

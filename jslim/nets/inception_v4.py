@@ -99,7 +99,10 @@ def block_inception_c(scope: str) -> Mixed:
     """Inception-C (8x8, 1536 out): 1x1 | 1x1-(1x3|3x1) | 1x1-3x1-1x3-(1x3|3x1) | avgpool-1x1."""
     return Mixed(scope, (
         (Conv("Conv2d_0a_1x1", 256, 1),),
-        (Conv("Conv2d_0a_1x1", 384, 1), Concat((Conv("Conv2d_0b_1x3", 256, (1, 3)), Conv("Conv2d_0c_3x1", 256, (3, 1))))),
+        (
+            Conv("Conv2d_0a_1x1", 384, 1),
+            Concat((Conv("Conv2d_0b_1x3", 256, (1, 3)), Conv("Conv2d_0c_3x1", 256, (3, 1)))),
+        ),
         (
             Conv("Conv2d_0a_1x1", 384, 1),
             Conv("Conv2d_0b_3x1", 448, (3, 1)),
@@ -215,7 +218,8 @@ def pooled_logits_head(
       ``[batch, num_classes]``, or the pooled ``[batch, 1, 1, C]`` features.
     """
     with layers.variable_scope("Logits"):
-        net = end_points["global_pool"] = layers.avg_pool2d(net, list(net.shape[1:3]), padding="VALID", scope=pool_scope)
+        net = layers.avg_pool2d(net, list(net.shape[1:3]), padding="VALID", scope=pool_scope)
+        end_points["global_pool"] = net
         if not num_classes:
             return net
         if dropout_first:

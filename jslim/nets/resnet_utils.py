@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -27,6 +28,7 @@ from flax.core import FrozenDict
 
 from jslim import layers
 from jslim.nets.base import SlimNet
+from jslim.nets.spec import NetSpec
 from jslim.scopes import add_arg_scope, arg_scope
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "resnet_blocks",
     "resnet_logits",
     "resnet_root_block",
+    "resnet_variants",
     "stack_blocks_dense",
     "subsample",
     "training_scope",
@@ -176,7 +179,9 @@ def _reached(current_stride: int, output_stride: int | None) -> bool:
 
 def _check_stride(current_stride: int, output_stride: int | None) -> None:
     if output_stride is not None and current_stride > output_stride:
-        raise ValueError(f"The target output_stride {output_stride} cannot be reached (stride {current_stride} passed it).")
+        raise ValueError(
+            f"The target output_stride {output_stride} cannot be reached (stride {current_stride} passed it)."
+        )
 
 
 @add_arg_scope
@@ -221,7 +226,8 @@ def stack_blocks_dense(
                     unit = dict(unit, stride=1)
                 with layers.variable_scope(f"unit_{i + 1}"):
                     if _reached(current_stride, output_stride):
-                        net = block.unit_fn(net, rate=rate, outputs_collections=outputs_collections, **dict(unit, stride=1))
+                        dense = dict(unit, stride=1)
+                        net = block.unit_fn(net, rate=rate, outputs_collections=outputs_collections, **dense)
                         rate *= unit.get("stride", 1)
                     else:
                         net = block.unit_fn(net, rate=1, outputs_collections=outputs_collections, **unit)
@@ -235,7 +241,9 @@ def stack_blocks_dense(
                 current_stride *= block_stride
                 _check_stride(current_stride, output_stride)
     if output_stride is not None and current_stride != output_stride:
-        raise ValueError(f"The target output_stride {output_stride} cannot be reached (the blocks give {current_stride}).")
+        raise ValueError(
+            f"The target output_stride {output_stride} cannot be reached (the blocks give {current_stride})."
+        )
     return net
 
 
@@ -395,3 +403,27 @@ class ResNet(SlimNet):
                 net = layers.batch_norm(net, activation_fn=jax.nn.relu, scope="postnorm")
             net = resnet_logits(net, end_points, self.num_classes, self.global_pool, self.spatial_squeeze)
         return net, end_points
+
+
+def resnet_variants(cls: type[ResNet], family: str) -> tuple[functools.partial, ...]:
+    """``<family>_{50,101,152,200}``: ``cls`` with the published ``num_units`` and scope."""
+    return tuple(
+        functools.partial(cls, num_units=units, scope_name=f"{family}_{depth}") for depth, units in RESNET_UNITS.items()
+    )
+
+
+def resnet_registry(cls: type[ResNet], family: str, num_classes: int, label_offset: int = 0) -> tuple[NetSpec, ...]:
+    """The registry records of ``<family>_{50,101,152,200}`` (224 pixels, slim's vgg preprocessing)."""
+    return tuple(
+        NetSpec(
+            name=variant.keywords["scope_name"],
+            constructor=cls,
+            arg_scope=resnet_arg_scope,
+            default_image_size=cls.default_image_size,
+            num_classes=num_classes,
+            label_offset=label_offset,
+            preprocessing="vgg",
+            defaults=dict(variant.keywords),
+        )
+        for variant in resnet_variants(cls, family)
+    )

@@ -21,8 +21,7 @@ import jax.numpy as jnp
 
 from jslim import layers
 from jslim.nets import resnet_utils
-from jslim.nets.resnet_utils import RESNET_UNITS, Block, EndPoints, ResNet, collect_named_outputs, resnet_arg_scope
-from jslim.nets.spec import NetSpec
+from jslim.nets.resnet_utils import Block, EndPoints, ResNet, collect_named_outputs, resnet_arg_scope
 from jslim.scopes import add_arg_scope
 
 __all__ = [
@@ -90,9 +89,9 @@ def bottleneck(
 
 
 resnet_v1_block = functools.partial(resnet_utils.bottleneck_block, bottleneck)
-resnet_v1_block.__doc__ = """``resnet_v1_block(scope, base_depth, num_units, stride)``: slim's v1 bottleneck :class:`Block`.
+resnet_v1_block.__doc__ = """``resnet_v1_block(scope, base_depth, num_units, stride)``: slim's v1 bottleneck.
 
-``num_units`` units of depth ``4 * base_depth`` (bottleneck ``base_depth``), the
+A :class:`Block` of ``num_units`` units of depth ``4 * base_depth`` (bottleneck ``base_depth``), the
 last one with ``stride``."""
 
 
@@ -125,24 +124,6 @@ class ResNetV1(ResNet):
         )
 
 
-def _variant(depth: int) -> functools.partial:
-    return functools.partial(ResNetV1, num_units=RESNET_UNITS[depth], scope_name=f"resnet_v1_{depth}")
+resnet_v1_50, resnet_v1_101, resnet_v1_152, resnet_v1_200 = resnet_utils.resnet_variants(ResNetV1, "resnet_v1")
 
-
-resnet_v1_50 = _variant(50)
-resnet_v1_101 = _variant(101)
-resnet_v1_152 = _variant(152)
-resnet_v1_200 = _variant(200)
-
-REGISTRY = tuple(
-    NetSpec(
-        name=f"resnet_v1_{depth}",
-        constructor=ResNetV1,
-        arg_scope=resnet_arg_scope,
-        default_image_size=ResNetV1.default_image_size,
-        num_classes=1000,
-        preprocessing="vgg",
-        defaults={"num_units": units, "scope_name": f"resnet_v1_{depth}"},
-    )
-    for depth, units in RESNET_UNITS.items()
-)
+REGISTRY = resnet_utils.resnet_registry(ResNetV1, "resnet_v1", num_classes=1000)

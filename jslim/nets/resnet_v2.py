@@ -19,8 +19,7 @@ import jax
 
 from jslim import layers
 from jslim.nets import resnet_utils
-from jslim.nets.resnet_utils import RESNET_UNITS, Block, EndPoints, ResNet, collect_named_outputs, resnet_arg_scope
-from jslim.nets.spec import NetSpec
+from jslim.nets.resnet_utils import Block, EndPoints, ResNet, collect_named_outputs, resnet_arg_scope
 from jslim.scopes import add_arg_scope
 
 __all__ = [
@@ -85,9 +84,9 @@ def bottleneck(
 
 
 resnet_v2_block = functools.partial(resnet_utils.bottleneck_block, bottleneck)
-resnet_v2_block.__doc__ = """``resnet_v2_block(scope, base_depth, num_units, stride)``: slim's v2 bottleneck :class:`Block`.
+resnet_v2_block.__doc__ = """``resnet_v2_block(scope, base_depth, num_units, stride)``: slim's v2 bottleneck.
 
-``num_units`` units of depth ``4 * base_depth`` (bottleneck ``base_depth``), the
+A :class:`Block` of ``num_units`` units of depth ``4 * base_depth`` (bottleneck ``base_depth``), the
 last one with ``stride``."""
 
 
@@ -107,27 +106,8 @@ class ResNetV2(ResNet):
         return resnet_utils.resnet_blocks(resnet_v2_block, self.num_units)
 
 
-def _variant(depth: int) -> functools.partial:
-    return functools.partial(ResNetV2, num_units=RESNET_UNITS[depth], scope_name=f"resnet_v2_{depth}")
-
-
-resnet_v2_50 = _variant(50)
-resnet_v2_101 = _variant(101)
-resnet_v2_152 = _variant(152)
-resnet_v2_200 = _variant(200)
+resnet_v2_50, resnet_v2_101, resnet_v2_152, resnet_v2_200 = resnet_utils.resnet_variants(ResNetV2, "resnet_v2")
 
 # slim's preprocessing_factory maps resnet_v2_* to vgg preprocessing at 224
 # (the published v2 checkpoints were trained with inception preprocessing at 299).
-REGISTRY = tuple(
-    NetSpec(
-        name=f"resnet_v2_{depth}",
-        constructor=ResNetV2,
-        arg_scope=resnet_arg_scope,
-        default_image_size=ResNetV2.default_image_size,
-        num_classes=1001,
-        label_offset=1,
-        preprocessing="vgg",
-        defaults={"num_units": units, "scope_name": f"resnet_v2_{depth}"},
-    )
-    for depth, units in RESNET_UNITS.items()
-)
+REGISTRY = resnet_utils.resnet_registry(ResNetV2, "resnet_v2", num_classes=1001, label_offset=1)
