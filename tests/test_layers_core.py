@@ -3,7 +3,8 @@
 Fixture cases: fully_connected (rank 2 and 3, batch/layer norm, no biases),
 linear/relu/relu6, bias_add (NHWC, rank 2, NCHW), flatten, softmax,
 one_hot_encoding, repeat/stack (slim's ``scope/scope_1..n`` naming), maxout on
-the last and inner axes, and a small regularized net. float32 max abs error <= 1e-5.
+the last and inner axes, images_to_sequence/sequence_to_images, scale_gradient
+(its gradient) and a small regularized net. float32 max abs error <= 1e-5.
 Dropout is random, so it is checked by its definition instead.
 """
 

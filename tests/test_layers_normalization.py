@@ -6,7 +6,8 @@ one update) and inference at ranks 2-5, NHWC/NCHW, fused and ``fused=False``
 ``trainable=False`` (Keras' layer then skips the updates), batch_weights,
 zero_debias_moving_mean (TF's ``<scope>/<scope>/moving_mean/{biased,local_step}``),
 renorm with and without clipping, adjustment; layer_norm, group_norm, instance_norm,
-unit_norm, l2_normalize (tf.nn) and gdn (with TF's lower-bound gradient). Several
+unit_norm, l2_normalize (tf.nn), poincare_normalize and gdn (with TF's
+lower-bound gradient, which tf_slim 1.1.0 defines but does not register). Several
 cases also compare gradients w.r.t. the input and every trainable variable
 (tolerance 1e-5 relative to max(1, max|grad|), as they sum over all outputs).
 Outputs and updated statistics: float32 max abs error <= 1e-5.

@@ -132,6 +132,10 @@ LAYERS = {
     "flatten": slim.flatten,
     "fully_connected": slim.fully_connected,
     "gdn": slim.layers.gdn,
+    "images_to_sequence": slim.layers.images_to_sequence,
+    "poincare_normalize": slim.layers.poincare_normalize,
+    "scale_gradient": slim.layers.scale_gradient,
+    "sequence_to_images": slim.layers.sequence_to_images,
     "group_norm": slim.group_norm,
     "instance_norm": slim.instance_norm,
     "l2_normalize": l2_normalize,
@@ -299,6 +303,12 @@ def core_cases():
         case("maxout", (2, 3, 6), call("maxout", 3)),
         case("maxout_axis1", (2, 4, 3, 2), call("maxout", 2, axis=1)),
         case("maxout_axis_neg2", (2, 3, 6, 2), call("maxout", 2, axis=-2)),
+        case("images_to_sequence", (2, 3, 4, 5), call("images_to_sequence")),
+        case("images_to_sequence_nchw", (2, 5, 3, 4), call("images_to_sequence", data_format="NCHW")),
+        case("sequence_to_images", (4, 6, 5), call("sequence_to_images", 3)),
+        case("sequence_to_images_channels_first", (4, 6, 5),
+             call("sequence_to_images", 2, output_data_format="channels_first")),
+        case("scale_gradient", (2, 3), call("scale_gradient", -0.5)),
     ]
 
 
@@ -370,6 +380,8 @@ def normalization_cases():
         case("l2_normalize_all", (2, 3), call("l2_normalize")),
         case("l2_normalize_epsilon", (2, 3, 4), call("l2_normalize", axis=[1, 2], epsilon=20.0)),
         case("l2_normalize_dim", (2, 3, 4), call("l2_normalize", dim=1)),
+        case("poincare_normalize", (3, 4), call("poincare_normalize")),
+        case("poincare_normalize_axes", (2, 3, 4), call("poincare_normalize", axis=[1, 2], epsilon=0.1)),
         case("gdn", (2, 3, 3, 4), call("gdn")),
         case("gdn_inverse", (2, 3, 3, 4), call("gdn", inverse=True)),
         case("gdn_rank3", (2, 5, 3), call("gdn", beta_min=0.5, reparam_offset=0.1)),
@@ -460,7 +472,7 @@ GRAD_CASES = {
     "batch_norm_train_rank4", "batch_norm_train_rank3", "batch_norm_renorm_clipped", "batch_norm_batch_weights",
     "batch_norm_adjustment_renorm", "layer_norm_axes", "group_norm_nchw", "group_norm_mean_close_to_zero",
     "instance_norm_nchw", "unit_norm", "l2_normalize_epsilon", "gdn", "gdn_inverse", "gdn_channels_first",
-    "gdn_rank3",
+    "gdn_rank3", "scale_gradient", "poincare_normalize_axes",
 }
 
 

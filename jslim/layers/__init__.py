@@ -32,12 +32,15 @@ from jslim.layers.core import (
     dropout,
     flatten,
     fully_connected,
+    images_to_sequence,
     linear,
     maxout,
     one_hot_encoding,
     relu,
     relu6,
     repeat,
+    scale_gradient,
+    sequence_to_images,
     softmax,
     stack,
 )
@@ -59,7 +62,15 @@ from jslim.layers.initializers import (
     xavier_initializer_conv2d,
     zeros_initializer,
 )
-from jslim.layers.normalization import gdn, group_norm, instance_norm, l2_normalize, layer_norm, unit_norm
+from jslim.layers.normalization import (
+    gdn,
+    group_norm,
+    instance_norm,
+    l2_normalize,
+    layer_norm,
+    poincare_normalize,
+    unit_norm,
+)
 from jslim.layers.pooling import avg_pool2d, avg_pool3d, max_pool2d, max_pool3d, spatial_softmax
 from jslim.layers.regularizers import (
     apply_regularization,
@@ -101,6 +112,7 @@ __all__ = [
     "get_regularization_loss",
     "get_regularization_losses",
     "group_norm",
+    "images_to_sequence",
     "instance_norm",
     "l1_l2_regularizer",
     "l1_regularizer",
@@ -114,14 +126,17 @@ __all__ = [
     "model_variable",
     "one_hot_encoding",
     "ones_initializer",
+    "poincare_normalize",
     "random_normal_initializer",
     "random_uniform_initializer",
     "relu",
     "relu6",
     "repeat",
+    "scale_gradient",
     "scope_path",
     "separable_conv2d",
     "separable_convolution2d",
+    "sequence_to_images",
     "softmax",
     "spatial_softmax",
     "stack",

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from jslim.layers import initializers
-from jslim.layers.conv import finish
+from jslim.layers.conv import channels_last, finish
 from jslim.layers.variable_scope import current_scope, model_variable, variable_scope
 from jslim.scopes import add_arg_scope
 
@@ -19,12 +19,15 @@ __all__ = [
     "dropout",
     "flatten",
     "fully_connected",
+    "images_to_sequence",
     "linear",
     "maxout",
     "one_hot_encoding",
     "relu",
     "relu6",
     "repeat",
+    "scale_gradient",
+    "sequence_to_images",
     "softmax",
     "stack",
 ]
@@ -249,3 +252,53 @@ def maxout(inputs: jax.Array, num_units: int, axis: int = -1, scope: str | None 
         raise ValueError(f"number of features({channels}) is not a multiple of num_units({num_units})")
     shape[axis] = num_units
     return jnp.max(inputs.reshape(*shape, channels // num_units), axis=-1)
+
+
+@add_arg_scope
+def images_to_sequence(inputs: jax.Array, data_format: str = "NHWC", scope: str | None = None) -> jax.Array:
+    """``[N, H, W, C] -> [W, N * H, C]``: each image row becomes a sequence over the width.
+
+    Like ``slim.images_to_sequence``; ``data_format='NCHW'`` inputs are transposed first.
+    """
+    del scope
+    if not channels_last(data_format, inputs.ndim):
+        inputs = jnp.transpose(inputs, (0, 2, 3, 1))
+    batch, height, width, depth = inputs.shape
+    return jnp.transpose(inputs, (2, 0, 1, 3)).reshape(width, batch * height, depth)
+
+
+@add_arg_scope
+def sequence_to_images(
+    inputs: jax.Array, height: int, output_data_format: str = "channels_last", scope: str | None = None
+) -> jax.Array:
+    """``[W, N * height, C] -> [N, height, W, C]`` (or ``[N, C, height, W]``), like ``slim.sequence_to_images``.
+
+    The inverse of :func:`images_to_sequence`.
+    """
+    del scope
+    width, num_batches, depth = inputs.shape
+    reshaped = inputs.reshape(width, num_batches // height, height, depth)
+    order = (1, 3, 2, 0) if output_data_format == "channels_first" else (1, 2, 0, 3)
+    return jnp.transpose(reshaped, order)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def scale_gradient(inputs: jax.Array, gradient_multiplier: float) -> jax.Array:
+    """The identity, whose gradient is multiplied by ``gradient_multiplier`` (``slim.scale_gradient``).
+
+    ``gradient_multiplier`` is a Python float (static under ``jax.jit``).
+    """
+    return inputs
+
+
+def _scale_gradient_fwd(inputs, gradient_multiplier):
+    del gradient_multiplier
+    return inputs, None
+
+
+def _scale_gradient_bwd(gradient_multiplier, residual, grad):
+    del residual
+    return (grad * gradient_multiplier,)
+
+
+scale_gradient.defvjp(_scale_gradient_fwd, _scale_gradient_bwd)

@@ -19,7 +19,16 @@ from jslim.layers.variable_scope import add_loss, model_variable, variable_scope
 from jslim.scopes import add_arg_scope
 
 # batch_norm lived here first; it stays importable from this module.
-__all__ = ["batch_norm", "gdn", "group_norm", "instance_norm", "l2_normalize", "layer_norm", "unit_norm"]
+__all__ = [
+    "batch_norm",
+    "gdn",
+    "group_norm",
+    "instance_norm",
+    "l2_normalize",
+    "layer_norm",
+    "poincare_normalize",
+    "unit_norm",
+]
 
 Activation = Callable[[jax.Array], jax.Array] | None
 Initializer = Callable[..., jax.Array]
@@ -258,6 +267,19 @@ def l2_normalize(
     axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
     square_sum = jnp.sum(jnp.square(x), axis=axes, keepdims=True)
     return x * jax.lax.rsqrt(jnp.maximum(square_sum, jnp.asarray(epsilon, square_sum.dtype)))
+
+
+def poincare_normalize(
+    x: jax.Array, axis: int | Sequence[int] = 1, epsilon: float = 1e-5, name: str | None = None
+) -> jax.Array:
+    """Projects into the Poincare ball of norm ``<= 1 - epsilon``, like ``slim.poincare_normalize``.
+
+    ``x * min((1 - epsilon) / ||x||, 1)`` with the norm over ``axis``.
+    """
+    del name
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    inv_norm = jax.lax.rsqrt(jnp.sum(jnp.square(x), axis=axes, keepdims=True))
+    return x * jnp.minimum((1.0 - epsilon) * inv_norm, 1.0)
 
 
 @jax.custom_vjp
