@@ -107,7 +107,8 @@ def checkpoints_iterator(train_dir: str | os.PathLike, min_interval_secs: float 
 def evaluation_loop(eval_step: EvalStep, make_batches: Callable[[], Iterable[Mapping[str, np.ndarray]]],
                     train_dir: str | os.PathLike, *, eval_interval_secs: float = 60.0, timeout: float | None = None,
                     max_number_of_evaluations: int | None = None, summary_writer: Any = None,
-                    on_result: Callable[[int, dict[str, float]], None] | None = None) -> list[tuple[int, dict[str, float]]]:
+                    on_result: Callable[[int, dict[str, float]], None] | None = None
+                    ) -> list[tuple[int, dict[str, float]]]:
     """Evaluates each new checkpoint of ``train_dir`` (slim's ``evaluation_loop``).
 
     Args:

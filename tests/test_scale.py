@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -18,12 +16,12 @@ import numpy as np
 import pytest
 
 import tiny_nets
+import train_worker
 from jslim.data import Batches
 from jslim.train_step import make_train_step
 from jslim.training import optimizers, sharding
 
 RTOL, ATOL = 1e-5, 1e-6
-WORKER = os.path.join(os.path.dirname(__file__), "train_worker.py")
 
 
 def _train(mesh, fsdp=False, steps=3):
@@ -72,21 +70,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(*args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
-    env.pop("XLA_FLAGS", None)
-    return subprocess.Popen([sys.executable, WORKER, *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 def test_two_processes_match_one(tmp_path):
     """Each process (2 CPU devices) reads its 4 rows of every batch of 8; same state as 1 process."""
     port = _free_port()
     common = ["--max_steps", "3", "--train_dir", str(tmp_path / "run"), "--devices", "2",
               "--coordinator", f"localhost:{port}", "--num_processes", "2"]
-    procs = [_worker(*common, "--process_id", str(i), *(["--out", str(tmp_path / "multi.npz")] if i == 0 else []))
+    procs = [train_worker.spawn(*common, "--process_id", str(i), *(["--out", str(tmp_path / "multi.npz")] if i == 0 else []))
              for i in range(2)]
-    single = _worker("--max_steps", "3", "--out", str(tmp_path / "single.npz"))
+    single = train_worker.spawn("--max_steps", "3", "--out", str(tmp_path / "single.npz"))
     for proc in (*procs, single):
         out, _ = proc.communicate(timeout=240)
         assert proc.returncode == 0, out[-3000:]

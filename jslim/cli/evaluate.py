@@ -16,8 +16,13 @@ import types
 from typing import Any
 
 from jslim.checkpoints import CheckpointError
-from jslim.cli.flags import RETIRED, Flag, FlagError, add_flags, dataset_and_model_flags, resolve
+from jslim.cli.flags import RETIRED, Flag, FlagError, add_command, dataset_and_model_flags, resolve
+from jslim.cli import builders
 from jslim.cli.train import DEFAULT_TRAIN_DIR
+from jslim.data import Batches
+from jslim.evaluation import evaluate_once, evaluation_loop, state_from_checkpoint
+from jslim.train_step import make_eval_step
+from jslim.training import checkpointing, sharding
 
 __all__ = ["EVAL_FLAGS", "add_parser", "eval_image_classifier", "run"]
 
@@ -37,16 +42,13 @@ EVAL_FLAGS: tuple[Flag, ...] = (
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Adds ``jslim eval``."""
-    parser = subparsers.add_parser("eval", help="evaluate a run's checkpoints (default: the main job's)",
-                                   description=__doc__.splitlines()[0], allow_abbrev=False)
-    add_flags(parser, EVAL_FLAGS)
-    parser.set_defaults(func=run)
-    return parser
+    return add_command(subparsers, "eval", EVAL_FLAGS, run, description=__doc__.splitlines()[0],
+                       help="evaluate a run's checkpoints (default: the main job's)")
 
 
 def resolve_flags(args: argparse.Namespace | None = None, **overrides: Any) -> types.SimpleNamespace:
-    """The eval flags: defaults < ``args.config`` < ``args`` < ``overrides``."""
-    return resolve(argparse.Namespace(**{**vars(args or argparse.Namespace()), **overrides}), EVAL_FLAGS)
+    """The eval flags: defaults < ``--config`` < ``args`` < ``overrides``."""
+    return resolve(args, EVAL_FLAGS, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,12 +74,6 @@ def eval_image_classifier(flags: types.SimpleNamespace) -> list[tuple[int, dict[
     Raises:
       FlagError: no checkpoint at ``--checkpoint_path`` (once mode), or a bad flag.
     """
-    from jslim.cli import builders  # pylint: disable=import-outside-toplevel
-    from jslim.data import Batches  # pylint: disable=import-outside-toplevel
-    from jslim.evaluation import evaluate_once, evaluation_loop, state_from_checkpoint  # pylint: disable=import-outside-toplevel
-    from jslim.train_step import make_eval_step  # pylint: disable=import-outside-toplevel
-    from jslim.training import checkpointing, sharding  # pylint: disable=import-outside-toplevel
-
     dataset = builders.dataset(flags, flags.dataset_split_name)
     model, spec = builders.model(flags, dataset)
     size = flags.eval_image_size or spec.default_image_size

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
-    "Flag", "FlagError", "RETIRED", "add_flags", "dataset_and_model_flags", "flags_from_dataclass",
+    "Flag", "FlagError", "RETIRED", "add_command", "add_flags", "dataset_and_model_flags", "flags_from_dataclass",
     "load_config_file", "resolve", "split_list",
 ]
 
@@ -122,8 +122,17 @@ def _check(flag: Flag, value: Any, source: str) -> Any:
     return value
 
 
-def resolve(args: argparse.Namespace, flags: Sequence[Flag]) -> types.SimpleNamespace:
-    """``defaults < --config < command line``, checked.
+def add_command(subparsers: Any, name: str, flags: Sequence[Flag], run: Callable[[argparse.Namespace], int], *,
+                help: str, description: str) -> argparse.ArgumentParser:  # pylint: disable=redefined-builtin
+    """Adds subcommand ``name`` taking ``flags`` (plus ``--config``) and running ``run(args)``."""
+    parser = subparsers.add_parser(name, help=help, description=description, allow_abbrev=False)
+    add_flags(parser, flags)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def resolve(args: argparse.Namespace | None, flags: Sequence[Flag], **overrides: Any) -> types.SimpleNamespace:
+    """``defaults < --config (args.config or config=) < command line (args) < overrides``, checked.
 
     Returns:
       A namespace with one attribute per flag.
@@ -131,6 +140,7 @@ def resolve(args: argparse.Namespace, flags: Sequence[Flag]) -> types.SimpleName
     Raises:
       FlagError: a retired or unknown flag, a wrong type or a value not among the choices.
     """
+    args = argparse.Namespace(**{**vars(args or argparse.Namespace()), **overrides})
     by_name = {f.name: f for f in flags}
     typed = {k: v for k, v in vars(args).items() if k in by_name}
     config = load_config_file(args.config) if getattr(args, "config", None) else {}

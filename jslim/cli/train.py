@@ -18,7 +18,8 @@ import types
 from typing import Any
 
 from jslim.checkpoints import CheckpointError
-from jslim.cli.flags import RETIRED, Flag, FlagError, add_flags, dataset_and_model_flags, flags_from_dataclass, resolve
+from jslim.cli.flags import (
+    RETIRED, Flag, FlagError, add_command, dataset_and_model_flags, flags_from_dataclass, resolve)
 from jslim.training.learning_rates import DECAY_TYPES, LearningRateFlags
 from jslim.training.loop import NonFiniteLossError
 from jslim.training.optimizers import OPTIMIZERS, OptimizerFlags
@@ -91,17 +92,14 @@ TRAIN_FLAGS: tuple[Flag, ...] = (
 
 
 def resolve_flags(args: argparse.Namespace | None = None, **overrides: Any) -> types.SimpleNamespace:
-    """The train flags: defaults < ``args.config`` (or ``config=`` here) < ``args`` < ``overrides``."""
-    return resolve(argparse.Namespace(**{**vars(args or argparse.Namespace()), **overrides}), TRAIN_FLAGS)
+    """The train flags: defaults < ``--config`` < ``args`` < ``overrides``."""
+    return resolve(args, TRAIN_FLAGS, **overrides)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Adds ``jslim train``."""
-    parser = subparsers.add_parser("train", help="train a net (default: LeNet on digits)",
-                                   description=__doc__.splitlines()[0], allow_abbrev=False)
-    add_flags(parser, TRAIN_FLAGS)
-    parser.set_defaults(func=run)
-    return parser
+    return add_command(subparsers, "train", TRAIN_FLAGS, run, description=__doc__.splitlines()[0],
+                       help="train a net (default: LeNet on digits)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -47,34 +47,36 @@ __all__ = [
 ]
 
 LearningRate = float | Callable[[jax.Array], jax.Array]
+Transformation = optax.GradientTransformation
 
 
-def adadelta(learning_rate: LearningRate = 0.001, rho: float = 0.95, epsilon: float = 1e-8) -> optax.GradientTransformation:
+def adadelta(learning_rate: LearningRate = 0.001, rho: float = 0.95, epsilon: float = 1e-8) -> Transformation:
     """``tf.compat.v1.train.AdadeltaOptimizer`` (accumulators start at 0)."""
     return optax.adadelta(learning_rate, rho=rho, eps=epsilon)
 
 
-def adagrad(learning_rate: LearningRate, initial_accumulator_value: float = 0.1) -> optax.GradientTransformation:
+def adagrad(learning_rate: LearningRate, initial_accumulator_value: float = 0.1) -> Transformation:
     """``tf.compat.v1.train.AdagradOptimizer``: no epsilon, accumulators start at 0.1."""
     if initial_accumulator_value <= 0:
         raise ValueError(f"adagrad: initial_accumulator_value must be positive, got {initial_accumulator_value}.")
     return optax.adagrad(learning_rate, initial_accumulator_value=initial_accumulator_value, eps=0.0)
 
 
-def momentum(learning_rate: LearningRate, momentum: float = 0.9, use_nesterov: bool = False) -> optax.GradientTransformation:  # pylint: disable=redefined-outer-name
+def momentum(learning_rate: LearningRate, momentum: float = 0.9,  # pylint: disable=redefined-outer-name
+             use_nesterov: bool = False) -> Transformation:
     """``tf.compat.v1.train.MomentumOptimizer``: ``accum = m * accum + g; w -= lr * accum``."""
     return optax.sgd(learning_rate, momentum=momentum, nesterov=use_nesterov)
 
 
 def rmsprop(learning_rate: LearningRate, decay: float = 0.9, momentum: float = 0.0,  # pylint: disable=redefined-outer-name
-            epsilon: float = 1e-10, centered: bool = False) -> optax.GradientTransformation:
+            epsilon: float = 1e-10, centered: bool = False) -> Transformation:
     """``tf.compat.v1.train.RMSPropOptimizer``: ``ms`` starts at 1.0, ``eps`` inside the sqrt,
     the learning rate applied before the momentum accumulator."""
     return optax.rmsprop(learning_rate, decay=decay, eps=epsilon, initial_scale=1.0,
                          centered=centered, momentum=momentum or None, eps_in_sqrt=True)
 
 
-def sgd(learning_rate: LearningRate) -> optax.GradientTransformation:
+def sgd(learning_rate: LearningRate) -> Transformation:
     """``tf.compat.v1.train.GradientDescentOptimizer``."""
     return optax.sgd(learning_rate)
 
@@ -89,7 +91,7 @@ class ScaleByTF1AdamState(NamedTuple):
     nu: optax.Updates
 
 
-def scale_by_tf1_adam(beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> optax.GradientTransformation:
+def scale_by_tf1_adam(beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> Transformation:
     """TF1 Adam's direction ``sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``."""
 
     def init(params):
@@ -110,7 +112,7 @@ def scale_by_tf1_adam(beta1: float = 0.9, beta2: float = 0.999, epsilon: float =
 
 
 def adam(learning_rate: LearningRate = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-         epsilon: float = 1e-8) -> optax.GradientTransformation:
+         epsilon: float = 1e-8) -> Transformation:
     """``tf.compat.v1.train.AdamOptimizer`` (slim's ``--opt_epsilon`` default is 1.0)."""
     return optax.chain(scale_by_tf1_adam(beta1, beta2, epsilon), optax.scale_by_learning_rate(learning_rate))
 
@@ -137,7 +139,7 @@ def _ftrl_leaf(w, g, accum, linear, lr, power, l1, l2):
 
 
 def ftrl(learning_rate: LearningRate, learning_rate_power: float = -0.5, initial_accumulator_value: float = 0.1,
-         l1_regularization_strength: float = 0.0, l2_regularization_strength: float = 0.0) -> optax.GradientTransformation:
+         l1_regularization_strength: float = 0.0, l2_regularization_strength: float = 0.0) -> Transformation:
     """``tf.compat.v1.train.FtrlOptimizer`` (``ApplyFtrl``, no l2 shrinkage).
 
     ``accum' = accum + g^2``; ``linear += g - (accum'^-p - accum^-p) / lr * w``;
@@ -187,7 +189,7 @@ class OptimizerFlags:
     rmsprop_decay: float = 0.9
 
 
-OPTIMIZERS: dict[str, Callable[[LearningRate, OptimizerFlags], optax.GradientTransformation]] = {
+OPTIMIZERS: dict[str, Callable[[LearningRate, OptimizerFlags], Transformation]] = {
     "adadelta": lambda lr, f: adadelta(lr, rho=f.adadelta_rho, epsilon=f.opt_epsilon),
     "adagrad": lambda lr, f: adagrad(lr, initial_accumulator_value=f.adagrad_initial_accumulator_value),
     "adam": lambda lr, f: adam(lr, beta1=f.adam_beta1, beta2=f.adam_beta2, epsilon=f.opt_epsilon),
@@ -201,7 +203,7 @@ OPTIMIZERS: dict[str, Callable[[LearningRate, OptimizerFlags], optax.GradientTra
 
 
 def configure_optimizer(name: str, learning_rate: LearningRate, flags: OptimizerFlags | None = None,
-                        **overrides: Any) -> optax.GradientTransformation:
+                        **overrides: Any) -> Transformation:
     """The optimizer ``--optimizer=name`` of ``train_image_classifier.py``.
 
     Args:

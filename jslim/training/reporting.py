@@ -55,12 +55,12 @@ class ProgressReporter:
             self._start_bar()
 
     def _start_bar(self) -> None:
-        from rich.console import Console  # pylint: disable=import-outside-toplevel
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # pylint: disable=import-outside-toplevel
+        from rich import console, progress  # pylint: disable=import-outside-toplevel
 
-        self._progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
-                                  console=Console(file=self._stream), transient=False)
+        self._progress = progress.Progress(
+            progress.TextColumn("train"), progress.BarColumn(), progress.MofNCompleteColumn(),
+            progress.TextColumn("{task.fields[info]}"), progress.TimeRemainingColumn(),
+            console=console.Console(file=self._stream), transient=False)
         self._task = self._progress.add_task("train", total=self._max_steps, info="compiling...")
         self._progress.start()
 
