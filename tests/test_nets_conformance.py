@@ -27,8 +27,8 @@ SMALL_SIZE = {
     "lenet": 28,
     "inception_v1": 224,  # its fixed 7x7 AvgPool_0a needs the published size
     "inception_v3": 139,  # the aux head needs >= 107
-    "inception_v4": 80,
-    "inception_resnet_v2": 80,
+    "inception_v4": 107,  # the aux head's 5x5 pool needs >= 107
+    "inception_resnet_v2": 107,
 }
 NUM_CLASSES = 7
 
