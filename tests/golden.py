@@ -2,6 +2,9 @@
 
 Each ``<net>.npz`` was made by research/slim's ``nets_factory`` under TF 2.21 with
 every variable set to :func:`golden_value` (the rule of ../shared/goldens/README.md).
+``fixtures/goldens_extra`` holds the same format for the nets outside the factory
+(written by tools/make_extra_goldens.py, which imports :func:`golden_value` from
+here under TensorFlow's venv: keep this module importable without JAX).
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ import pathlib
 import zlib
 from typing import Any
 
-import jax
 import numpy as np
 
 GOLDEN_DIR = pathlib.Path(__file__).parent / "fixtures" / "goldens"
+EXTRA_GOLDEN_DIR = pathlib.Path(__file__).parent / "fixtures" / "goldens_extra"
 SKIP_COLLECTIONS = ("losses", "intermediates")
 
 
@@ -39,9 +42,9 @@ def golden_value(name: str, shape) -> np.ndarray:
     return np.asarray(v, dtype=np.float64).astype(np.float32)
 
 
-def load(net: str) -> dict[str, Any]:
-    """The golden of ``net`` with JSON fields decoded."""
-    with np.load(GOLDEN_DIR / f"{net}.npz") as data:
+def load(net: str, directory: pathlib.Path = GOLDEN_DIR) -> dict[str, Any]:
+    """The golden of ``net`` (``directory/<net>.npz``) with JSON fields decoded."""
+    with np.load(directory / f"{net}.npz") as data:
         g = {k: data[k] for k in data.files}
     g["config"] = json.loads(str(g["config"]))
     g["var_shapes"] = [tuple(s) for s in json.loads(str(g["var_shapes"]))]
@@ -57,6 +60,8 @@ def golden_input(g: dict[str, Any]) -> np.ndarray:
 
 def flat_names(variables: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """``{tf_name: shape}`` over every slim collection of a variables tree."""
+    import jax  # pylint: disable=import-outside-toplevel
+
     out = {}
     for col, tree in variables.items():
         if col in SKIP_COLLECTIONS:
@@ -98,3 +103,40 @@ def compare_end_point(g: dict[str, Any], i: int, value: np.ndarray) -> float:
     scale = max(1.0, abs(mean), std)
     worst = max(worst, abs(flat.mean() - mean) / (1e-4 * scale), abs(flat.std() - std) / (1e-4 * scale))
     return worst
+
+
+def check_against_golden(
+    net: str, model: Any, g: dict[str, Any], compiler_options: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Compares ``model`` with golden ``g``: the issue's whole check, for one net.
+
+    Asserts the variables are exactly the golden's names and shapes; loads the
+    golden weights through the slim importer; applies the model (jitted with
+    ``compiler_options``, ``is_training=False``) to the golden input; asserts its
+    first output and every stored end point are within :func:`tolerance`. Prints
+    and returns ``{output: worst |diff| / tolerance}``.
+    """
+    import jax  # pylint: disable=import-outside-toplevel
+
+    images = golden_input(g)
+    template = jax.eval_shape(model.init, jax.random.key(0), images)
+    ours = flat_names(template)
+    theirs = dict(zip(g["var_names"], g["var_shapes"]))
+    assert sorted(set(theirs) - set(ours)) == [], "variables TF-Slim has and jslim lacks"
+    assert sorted(set(ours) - set(theirs)) == [], "variables jslim has and TF-Slim lacks"
+    wrong = {n: (ours[n], theirs[n]) for n in theirs if ours[n] != theirs[n]}
+    assert not wrong, f"shape mismatches (jslim, tf): {wrong}"
+
+    variables = golden_variables(g, template)
+    apply = jax.jit(lambda v, x: model.apply(v, x, is_training=False), compiler_options=compiler_options)
+    logits, end_points = apply(variables, images)
+    logits = np.asarray(logits)
+    assert logits.shape == g["logits"].shape
+    errors = {"logits": float(np.max(np.abs(logits - g["logits"]))) / tolerance(g["logits"])}
+    for i, name in enumerate(g["endpoint_names"]):
+        assert name in end_points, f"end point {name!r} missing; jslim has {sorted(end_points)}"
+        errors[name] = compare_end_point(g, i, end_points[name])
+    print(f"{net}: worst |diff|/tolerance = {max(errors.values()):.3g} ({errors})")
+    bad = {k: v for k, v in errors.items() if not v <= 1.0}
+    assert not bad, f"outside 1e-4*max(1,max|ref|) (ratio to tolerance): {bad}"
+    return errors
