@@ -26,4 +26,6 @@ def test_matches_tf_slim(net):
     g = golden.load(net)
     cfg = g["config"]
     model = jslim.nets.build(net, num_classes=cfg["num_classes"], weight_decay=cfg.get("weight_decay", 0.0))
-    golden.check_against_golden(net, model, g)
+    # XLA's backend optimizations cost compile time (the bulk of this test on CPU)
+    # and move results only within rounding.
+    golden.check_against_golden(net, model, g, compiler_options={"xla_backend_optimization_level": 0})
