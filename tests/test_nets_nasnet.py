@@ -304,25 +304,27 @@ def test_features_without_classes(net, num_classes, config, size, features):
 
 
 @pytest.mark.parametrize(
-    "net,config,size,names",
+    "net,config,names,finals",
     [
         (
-            "nasnet_mobile", SMALL_MOBILE, 96,
+            "nasnet_mobile", SMALL_MOBILE,
             ["Stem", "Cell_0", "Reduction_Cell_0", "Cell_1", "Reduction_Cell_1", "Cell_2"],
+            ["Stem", "Reduction_Cell_0", "Cell_2", "Logits"],
         ),
-        ("pnasnet_mobile", SMALL_PNAS, 96, ["Stem", "Cell_0", "Cell_1", "Cell_2"]),
+        ("pnasnet_mobile", SMALL_PNAS, ["Stem", "Cell_0", "Cell_1", "Cell_2"], ["Cell_1", "global_pool"]),
     ],
 )
-def test_final_endpoint(net, config, size, names):
-    for final in names + ["global_pool", "Logits"]:
-        out, end_points, _ = _trace(jslim.nets.build(net, final_endpoint=final, config=config), size)
-        order = names + ["global_pool", "Logits"]
+def test_final_endpoint(net, config, names, finals):
+    order = names + ["global_pool", "Logits"]
+    assert nasnet.nasnet_endpoint_names(config, reduction_cells=net.startswith("nasnet")) == order + ["Predictions"]
+    for final in finals:
+        out, end_points, _ = _trace(jslim.nets.build(net, final_endpoint=final, config=config), 96)
         assert sorted(end_points) == sorted(order[: order.index(final) + 1])
         # slim returns the end point itself, except for 'Logits' where it returns the pre-FC features.
         expected = end_points["global_pool"].shape if final == "Logits" else end_points[final].shape
         assert out.shape == expected
     with pytest.raises(ValueError, match="valid end points: Stem, Cell_0"):
-        jslim.nets.build(net, final_endpoint="Cell_99", config=config).init(_rngs(), _images(size))
+        jslim.nets.build(net, final_endpoint="Cell_99", config=config).init(_rngs(), _images(96))
 
 
 def test_cifar_has_no_final_endpoint_option():

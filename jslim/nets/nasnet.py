@@ -394,7 +394,7 @@ def _to_data_format(images: jax.Array, hparams: NasNetConfig) -> jax.Array:
     return images
 
 
-def _build_nasnet(
+def _build(
     images: jax.Array,
     num_classes: int | None,
     is_training: bool = True,
@@ -403,9 +403,9 @@ def _build_nasnet(
     current_step: Step = None,
     *,
     default_config: Callable[[], NasNetConfig],
-    stem_type: str,
+    body: Callable[..., tuple[jax.Array, dict[str, jax.Array]]],
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """slim's ``build_nasnet_*``, callable inside an ``@nn.compact`` method.
+    """slim's ``build_(p)nasnet_*``, callable inside an ``@nn.compact`` method.
 
     Args:
       images: ``[N, H, W, 3]``.
@@ -413,15 +413,30 @@ def _build_nasnet(
       is_training: batch statistics, dropout, drop path and the aux head.
       final_endpoint: stop after that end point and return it.
       config: hyperparameters (None: ``default_config()``).
-      current_step: training step for the drop path schedule (None: ramp over).
+      current_step: training step for the drop path schedule (None: ramp over;
+        slim reads the global step).
       default_config: the variant's published hyperparameters.
-      stem_type: ``'imagenet'`` or ``'cifar'``.
+      body: ``body(images, num_classes, hparams, is_training, final_endpoint,
+        current_step)`` builds the cells and runs the net.
 
     Returns:
       ``(logits [N, num_classes], end_points)``.
     """
     hparams = _update_hparams(config if config is not None else default_config(), is_training)
-    images = _to_data_format(images, hparams)
+    with _net_arg_scope(hparams, is_training):
+        return body(_to_data_format(images, hparams), num_classes, hparams, is_training, final_endpoint, current_step)
+
+
+def _nasnet_body(
+    images: jax.Array,
+    num_classes: int | None,
+    hparams: NasNetConfig,
+    is_training: bool,
+    final_endpoint: str | None,
+    current_step: Step,
+    stem_type: str,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """NASNet-A's cells (normal and reduction) run by :func:`_build_nasnet_base`."""
     # Two reduction cells, plus two stem cells on ImageNet.
     total_num_cells = hparams.num_cells + 2 + (2 if stem_type == "imagenet" else 0)
     cell_args = (
@@ -431,18 +446,17 @@ def _build_nasnet(
         hparams.total_training_steps,
         hparams.use_bounded_activation,
     )
-    with _net_arg_scope(hparams, is_training):
-        return _build_nasnet_base(
-            images,
-            normal_cell=nasnet_utils.NasNetANormalCell(*cell_args),
-            reduction_cell=nasnet_utils.NasNetAReductionCell(*cell_args),
-            num_classes=num_classes,
-            hparams=hparams,
-            is_training=is_training,
-            stem_type=stem_type,
-            final_endpoint=final_endpoint,
-            current_step=current_step,
-        )
+    return _build_nasnet_base(
+        images,
+        normal_cell=nasnet_utils.NasNetANormalCell(*cell_args),
+        reduction_cell=nasnet_utils.NasNetAReductionCell(*cell_args),
+        num_classes=num_classes,
+        hparams=hparams,
+        is_training=is_training,
+        stem_type=stem_type,
+        final_endpoint=final_endpoint,
+        current_step=current_step,
+    )
 
 
 def build_nasnet_cifar(
@@ -452,17 +466,17 @@ def build_nasnet_cifar(
     config: NasNetConfig | None = None,
     current_step: Step = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """NASNet-A CIFAR: ``[N, 32, 32, 3] -> ([N, num_classes], end_points)``; see :func:`_build_nasnet`
+    """NASNet-A CIFAR: ``[N, 32, 32, 3] -> ([N, num_classes], end_points)``; see :func:`_build`
     (no ``final_endpoint``; default config :func:`cifar_config`)."""
-    return _build_nasnet(
-        images, num_classes, is_training, None, config, current_step, default_config=cifar_config, stem_type="cifar"
-    )
+    body = functools.partial(_nasnet_body, stem_type="cifar")
+    return _build(images, num_classes, is_training, None, config, current_step, default_config=cifar_config, body=body)
 
 
 # NASNet-A Mobile / Large: ``[N, 224 | 331, 224 | 331, 3] -> ([N, num_classes], end_points)``,
 # ``(images, num_classes, is_training=True, final_endpoint=None, config=None, current_step=None)``.
-build_nasnet_mobile = functools.partial(_build_nasnet, default_config=mobile_imagenet_config, stem_type="imagenet")
-build_nasnet_large = functools.partial(_build_nasnet, default_config=large_imagenet_config, stem_type="imagenet")
+_IMAGENET_BODY = functools.partial(_nasnet_body, stem_type="imagenet")
+build_nasnet_mobile = functools.partial(_build, default_config=mobile_imagenet_config, body=_IMAGENET_BODY)
+build_nasnet_large = functools.partial(_build, default_config=large_imagenet_config, body=_IMAGENET_BODY)
 
 
 class NASNetCifar(SlimNet):

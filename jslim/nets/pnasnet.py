@@ -29,13 +29,11 @@ from jslim.nets.nasnet import (  # pylint: disable=protected-access
     NasNetConfig,
     Step,
     _activation,
+    _build,
     _build_aux_head,
     _check_final_endpoint,
     _final_layer,
     _imagenet_stem,
-    _net_arg_scope,
-    _to_data_format,
-    _update_hparams,
 )
 from jslim.nets.spec import NetSpec
 
@@ -164,33 +162,15 @@ def _build_pnasnet_base(
     return _final_layer(net, end_points, add_and_check_endpoint, num_classes, hparams)
 
 
-def _build_pnasnet(
+def _pnasnet_body(
     images: jax.Array,
     num_classes: int | None,
-    is_training: bool = True,
-    final_endpoint: str | None = None,
-    config: NasNetConfig | None = None,
-    current_step: Step = None,
-    *,
-    default_config: Callable[[], NasNetConfig],
+    hparams: NasNetConfig,
+    is_training: bool,
+    final_endpoint: str | None,
+    current_step: Step,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """slim's ``build_pnasnet_*``, callable inside an ``@nn.compact`` method.
-
-    Args:
-      images: ``[N, H, W, 3]``.
-      num_classes: logits size; 0/None returns the ``global_pool`` features.
-      is_training: batch statistics, dropout, drop path and the aux head.
-      final_endpoint: stop after that end point and return it.
-      config: hyperparameters (None: ``default_config()``).
-      current_step: training step for the drop path schedule (None: ramp over;
-        slim's pnasnet reads the global step).
-      default_config: the variant's published hyperparameters.
-
-    Returns:
-      ``(logits [N, num_classes], end_points)``.
-    """
-    hparams = _update_hparams(config if config is not None else default_config(), is_training)
-    images = _to_data_format(images, hparams)
+    """The PNASNet cell run by :func:`_build_pnasnet_base`."""
     # No reduction cells in PNAS: the cells plus the two stem cells.
     normal_cell = PNasNetNormalCell(
         hparams.num_conv_filters,
@@ -199,22 +179,13 @@ def _build_pnasnet(
         hparams.total_training_steps,
         hparams.use_bounded_activation,
     )
-    with _net_arg_scope(hparams, is_training):
-        return _build_pnasnet_base(
-            images,
-            normal_cell=normal_cell,
-            num_classes=num_classes,
-            hparams=hparams,
-            is_training=is_training,
-            final_endpoint=final_endpoint,
-            current_step=current_step,
-        )
+    return _build_pnasnet_base(images, normal_cell, num_classes, hparams, is_training, final_endpoint, current_step)
 
 
 # PNASNet-5 Mobile / Large: ``[N, 224 | 331, 224 | 331, 3] -> ([N, num_classes], end_points)``,
 # ``(images, num_classes, is_training=True, final_endpoint=None, config=None, current_step=None)``.
-build_pnasnet_mobile = functools.partial(_build_pnasnet, default_config=mobile_imagenet_config)
-build_pnasnet_large = functools.partial(_build_pnasnet, default_config=large_imagenet_config)
+build_pnasnet_mobile = functools.partial(_build, default_config=mobile_imagenet_config, body=_pnasnet_body)
+build_pnasnet_large = functools.partial(_build, default_config=large_imagenet_config, body=_pnasnet_body)
 
 
 class PNASNetMobile(nasnet.NASNetImageNet):
