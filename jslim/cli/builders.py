@@ -11,7 +11,7 @@ import jax
 
 from jslim import nets
 from jslim.cli.flags import FlagError
-from jslim.data import Dataset, get_dataset, get_preprocessing
+from jslim.data import Source, get_dataset, get_preprocessing
 from jslim.data.preprocessing import Preprocess
 
 __all__ = ["dataset", "initialize_distributed", "model", "preprocess", "say", "summary_writer"]
@@ -30,7 +30,7 @@ def initialize_distributed(flags: types.SimpleNamespace) -> None:
                                    process_id=flags.process_id)
 
 
-def dataset(flags: types.SimpleNamespace, split: str) -> Dataset:
+def dataset(flags: types.SimpleNamespace, split: str) -> Source:
     """Split ``split`` of ``--dataset_name``."""
     try:
         return get_dataset(flags.dataset_name, split, flags.dataset_dir)
@@ -38,7 +38,7 @@ def dataset(flags: types.SimpleNamespace, split: str) -> Dataset:
         raise FlagError(f"--dataset_name/--dataset_split_name: {err}") from None
 
 
-def model(flags: types.SimpleNamespace, data: Dataset, weight_decay: float = 0.0) -> tuple[Any, nets.NetSpec]:
+def model(flags: types.SimpleNamespace, data: Source, weight_decay: float = 0.0) -> tuple[Any, nets.NetSpec]:
     """``--model_name`` with ``data.num_classes - --labels_offset`` classes, and its registry record."""
     try:
         spec = nets.get_spec(flags.model_name)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jslim import nets
 from jslim.cli import builders
 from jslim.cli.flags import FlagError, split_list
-from jslim.data import Batches, Dataset
+from jslim.data import Batches, Source
 from jslim.evaluation import evaluate_once
 from jslim.train_step import TrainState, TrainStep, make_eval_step, make_train_step
 from jslim.training import sharding
@@ -48,7 +48,7 @@ def gradient_multipliers(text: str | None) -> dict[str, float]:
     return out
 
 
-def _train_step(flags: types.SimpleNamespace, net: Any, data: Dataset) -> TrainStep:
+def _train_step(flags: types.SimpleNamespace, net: Any, data: Source) -> TrainStep:
     schedule = configure_learning_rate(_fields(LearningRateFlags, flags), data.num_samples, flags.batch_size)
     optimizer = configure_optimizer(flags.optimizer, schedule, _fields(OptimizerFlags, flags))
     return make_train_step(

@@ -10,8 +10,8 @@ The train loop takes any iterator of such batches; an iterator with
 ``get_state()``/``set_state()`` also resumes at the right batch.
 """
 
-__all__ = ["Batches", "Dataset", "get_dataset", "get_preprocessing", "list_datasets", "register_dataset"]
+__all__ = ["Batches", "Dataset", "Source", "get_dataset", "get_preprocessing", "list_datasets", "register_dataset"]
 
 from jslim.data.loader import Batches
 from jslim.data.preprocessing import get_preprocessing
-from jslim.data.registry import Dataset, get_dataset, list_datasets, register_dataset
+from jslim.data.registry import Dataset, Source, get_dataset, list_datasets, register_dataset

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from jslim.data.preprocessing import Preprocess
-from jslim.data.registry import Dataset
+from jslim.data.registry import Source
 
 __all__ = ["Batches"]
 
@@ -42,7 +42,7 @@ class Batches(Iterator[dict[str, np.ndarray]]):
       process_index, process_count: this process's share (default: JAX's).
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, *, preprocess: Preprocess, image_size: int,
+    def __init__(self, dataset: Source, batch_size: int, *, preprocess: Preprocess, image_size: int,
                  is_training: bool = True, shuffle: bool = True, seed: int = 0, num_epochs: int | None = None,
                  pad_final: bool = False, process_index: int | None = None, process_count: int | None = None):
         if process_index is None or process_count is None:

@@ -1,10 +1,12 @@
 """The dataset registry: ``--dataset_name`` -> a loader of one split (slim's ``dataset_factory``).
 
-A split is a :class:`Dataset`: a random-access source (``num_samples`` and
+A split is a :class:`Source`: random access by example index (``num_samples`` and
 ``read(indices)``), so :class:`jslim.data.loader.Batches` can shuffle it, shard it across
-processes and resume at any batch. In-memory arrays are the one source today; file-backed
-sources (TFRecord with an index, ArrayRecord, tfds) fit the same two methods and register
-their own loader with :func:`register_dataset`.
+processes and resume at any batch. :class:`Dataset` (arrays in memory) is the one source
+today; file-backed sources (TFRecord with an index, ArrayRecord, tfds) implement the same
+protocol and register their loader with :func:`register_dataset`. A streaming source
+without random access can skip ``Batches`` altogether: the train loop takes any iterator
+of batches.
 """
 
 from __future__ import annotations
@@ -13,10 +15,26 @@ import dataclasses
 import difflib
 import importlib
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Dataset", "get_dataset", "list_datasets", "register_dataset"]
+__all__ = ["Dataset", "Source", "get_dataset", "list_datasets", "register_dataset"]
+
+
+class Source(Protocol):
+    """One split, readable by example index (what :class:`jslim.data.loader.Batches` needs)."""
+
+    name: str
+    split_name: str
+    num_classes: int
+
+    @property
+    def num_samples(self) -> int:
+        """The number of examples."""
+
+    def read(self, indices: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+        """``{'images': [n, H, W, C] float32 in [0, 255], 'labels': [n] int32}`` at ``indices``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,14 +66,14 @@ class Dataset:
         return {"images": self.images[indices], "labels": self.labels[indices]}
 
 
-Loader = Callable[[str, "str | None"], Dataset]
+Loader = Callable[[str, "str | None"], Source]
 # name -> module defining `load(split_name, dataset_dir) -> Dataset`, imported on first use.
 _BUILTIN = {"digits": "jslim.data.digits"}
 _REGISTERED: dict[str, Loader] = {}
 
 
 def register_dataset(name: str, loader: Loader) -> None:
-    """Adds ``loader(split_name, dataset_dir) -> Dataset`` under ``name``.
+    """Adds ``loader(split_name, dataset_dir) -> Source`` under ``name``.
 
     Raises:
       ValueError: the name is taken.
@@ -70,7 +88,7 @@ def list_datasets() -> list[str]:
     return sorted({*_BUILTIN, *_REGISTERED})
 
 
-def get_dataset(name: str, split_name: str, dataset_dir: str | None = None) -> Dataset:
+def get_dataset(name: str, split_name: str, dataset_dir: str | None = None) -> Source:
     """Loads split ``split_name`` of dataset ``name``, like slim's ``dataset_factory.get_dataset``.
 
     Raises:
