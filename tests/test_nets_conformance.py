@@ -7,6 +7,9 @@ Weights are drawn with numpy (no compiled ``init``) so each net compiles only it
 forward pass and its gradient.
 """
 
+import functools
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,6 +32,11 @@ SMALL_SIZE = {
     "inception_v3": 139,  # the aux head needs >= 107
     "inception_v4": 107,  # the aux head's 5x5 pool needs >= 107
     "inception_resnet_v2": 107,
+    # NASNet/PNASNet ImageNet aux heads (training only) pool 5x5 VALID on the 1/16 map.
+    "nasnet_mobile": 96,
+    "nasnet_large": 96,
+    "pnasnet_mobile": 96,
+    "pnasnet_large": 96,
 }
 NUM_CLASSES = 7
 
@@ -57,7 +65,8 @@ def test_conformance(net):
     size = SMALL_SIZE.get(net, 64)
     model = jslim.nets.build(net, num_classes=NUM_CLASSES)
     images = np.random.default_rng(1).uniform(-1, 1, (2, size, size, spec.input_channels)).astype(np.float32)
-    template = jax.eval_shape(model.init, jax.random.key(0), images)
+    # Training mode creates every variable (NASNet builds its aux head only then).
+    template = jax.eval_shape(functools.partial(model.init, is_training=True), jax.random.key(0), images)
     variables = _random_variables(template)
 
     apply = jax.jit(lambda v, x: model.apply(v, x, is_training=False))
@@ -73,10 +82,14 @@ def test_conformance(net):
     apply(variables, images + 0.5)
     assert apply._cache_size() == 1, "a second call with the same shapes recompiled"
 
+    # current_step=0: NASNet's drop path is off at step 0, so no branch is dropped
+    # for both examples of this tiny batch (which would leave it without gradient).
+    step = {"current_step": 0} if "current_step" in inspect.signature(type(model).__call__).parameters else {}
+
     def loss(params):
         (logits, eps), _ = model.apply(
             {**variables, "params": params}, images, is_training=True,
-            mutable=["batch_stats", "losses"], rngs={"dropout": jax.random.key(2)},
+            mutable=["batch_stats", "losses"], rngs={"dropout": jax.random.key(2)}, **step,
         )
         aux = eps.get("AuxLogits")
         return jnp.mean(logits**2) + (jnp.mean(aux**2) if aux is not None else 0.0)
