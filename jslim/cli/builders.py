@@ -3,18 +3,22 @@ output), each failing with a :class:`~jslim.cli.flags.FlagError` that names the 
 
 from __future__ import annotations
 
+import itertools
 import os
 import types
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
 
 from jslim import nets
 from jslim.cli.flags import FlagError
-from jslim.data import Source, get_dataset, get_preprocessing
+from jslim.data import Batches, Source, get_dataset, get_preprocessing
 from jslim.data.preprocessing import Preprocess
+from jslim.train_step import EvalStep, make_eval_step
+from jslim.training import sharding
 
-__all__ = ["dataset", "initialize_distributed", "model", "preprocess", "say", "summary_writer"]
+__all__ = ["dataset", "evaluation", "initialize_distributed", "model", "preprocess", "say", "summary_writer"]
 
 
 def say(*parts: Any) -> None:
@@ -63,3 +67,24 @@ def summary_writer(logdir: str | os.PathLike) -> Any:
     from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
 
     return SummaryWriter(os.fspath(logdir))
+
+
+def evaluation(flags: types.SimpleNamespace, net: Any, spec: nets.NetSpec, data: Source, batch_size: int,
+               image_size: int, max_num_batches: int | None = None) -> tuple[EvalStep, Callable[[], Iterable]]:
+    """The eval step on every device and a function giving a fresh pass over ``data``.
+
+    The batch size is rounded up to a multiple of the devices; the padding rows are masked,
+    so each example counts once whatever the size.
+    """
+    mesh = sharding.make_mesh()
+    eval_step = make_eval_step(net, labels_offset=flags.labels_offset,
+                               use_moving_averages=flags.moving_average_decay is not None, mesh=mesh,
+                               fsdp=flags.fsdp)
+    transform = preprocess(flags, spec)
+
+    def make_batches() -> Iterable:
+        batches = Batches(data, sharding.divisible_batch_size(batch_size, mesh), preprocess=transform,
+                          image_size=image_size, is_training=False, shuffle=False, num_epochs=1, pad_final=True)
+        return itertools.islice(batches, max_num_batches) if max_num_batches else batches
+
+    return eval_step, make_batches

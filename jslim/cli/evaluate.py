@@ -19,10 +19,8 @@ from jslim.checkpoints import CheckpointError
 from jslim.cli.flags import RETIRED, Flag, FlagError, add_command, dataset_and_model_flags, resolve
 from jslim.cli import builders
 from jslim.cli.train import DEFAULT_TRAIN_DIR
-from jslim.data import Batches
 from jslim.evaluation import evaluate_once, evaluation_loop, state_from_checkpoint
-from jslim.train_step import make_eval_step
-from jslim.training import checkpointing, sharding
+from jslim.training import checkpointing
 
 __all__ = ["EVAL_FLAGS", "add_parser", "eval_image_classifier", "run"]
 
@@ -77,17 +75,8 @@ def eval_image_classifier(flags: types.SimpleNamespace) -> list[tuple[int, dict[
     dataset = builders.dataset(flags, flags.dataset_split_name)
     model, spec = builders.model(flags, dataset)
     size = flags.eval_image_size or spec.default_image_size
-    preprocess = builders.preprocess(flags, spec)
-
-    def make_batches():
-        batches = Batches(dataset, flags.batch_size, preprocess=preprocess, image_size=size, is_training=False,
-                          shuffle=False, num_epochs=1, pad_final=True)
-        limit = flags.max_num_batches
-        return (b for i, b in zip(range(limit), batches)) if limit else batches
-
-    eval_step = make_eval_step(model, labels_offset=flags.labels_offset,
-                               use_moving_averages=flags.moving_average_decay is not None,
-                               mesh=sharding.make_mesh(), fsdp=flags.fsdp)
+    eval_step, make_batches = builders.evaluation(flags, model, spec, dataset, flags.batch_size, size,
+                                                  flags.max_num_batches)
     writer = builders.summary_writer(flags.eval_dir or os.path.join(flags.checkpoint_path, "eval"))
 
     def show(step: int, results: dict[str, float]) -> None:

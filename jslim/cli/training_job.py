@@ -20,7 +20,7 @@ from jslim.cli import builders
 from jslim.cli.flags import FlagError, split_list
 from jslim.data import Batches, Source
 from jslim.evaluation import evaluate_once
-from jslim.train_step import TrainState, TrainStep, make_eval_step, make_train_step
+from jslim.train_step import TrainState, TrainStep, make_train_step
 from jslim.training import sharding
 from jslim.training.checkpointing import Checkpointer, SavePolicy
 from jslim.training.learning_rates import LearningRateFlags, configure_learning_rate
@@ -81,14 +81,10 @@ def _reporters(flags: types.SimpleNamespace) -> list[Any]:
 def _evaluate(flags: types.SimpleNamespace, net: Any, spec: nets.NetSpec, state: TrainState,
               image_size: int) -> dict[str, float]:
     data = builders.dataset(flags, flags.eval_split_name)
-    batches = Batches(data, flags.eval_batch_size, preprocess=builders.preprocess(flags, spec),
-                      image_size=image_size, is_training=False, shuffle=False, num_epochs=1, pad_final=True)
-    eval_step = make_eval_step(net, labels_offset=flags.labels_offset,
-                               use_moving_averages=flags.moving_average_decay is not None,
-                               mesh=sharding.make_mesh(), fsdp=flags.fsdp)
+    eval_step, make_batches = builders.evaluation(flags, net, spec, data, flags.eval_batch_size, image_size)
     writer = builders.summary_writer(os.path.join(flags.train_dir, "eval"))
     try:
-        return evaluate_once(eval_step, state, batches, summary_writer=writer)
+        return evaluate_once(eval_step, state, make_batches(), summary_writer=writer)
     finally:
         if writer is not None:
             writer.close()

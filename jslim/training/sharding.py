@@ -18,7 +18,10 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["DATA_AXIS", "batch_sharding", "fsdp_spec", "global_batch", "make_mesh", "replicated", "state_shardings"]
+__all__ = [
+    "DATA_AXIS", "batch_sharding", "divisible_batch_size", "fsdp_spec", "global_batch", "make_mesh", "replicated",
+    "state_shardings",
+]
 
 DATA_AXIS = "data"
 MIN_FSDP_SIZE = 2**10
@@ -62,6 +65,13 @@ def state_shardings(state: Any, mesh: Mesh, fsdp: bool = False, min_size: int = 
         return NamedSharding(mesh, spec)
 
     return jax.tree.map(sharding, state)
+
+
+def divisible_batch_size(batch_size: int, mesh: Mesh) -> int:
+    """``batch_size`` rounded up to a multiple of the mesh's devices (for padded, masked
+    evaluation batches, where extra rows do not change the result)."""
+    n = mesh.devices.size
+    return -(-batch_size // n) * n
 
 
 def global_batch(local: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
