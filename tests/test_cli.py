@@ -42,8 +42,9 @@ def test_train_then_eval_on_digits(tmp_path):
     assert again and again.group(1) == accuracy.group(1)
 
     resumed = _jslim("train", "--train_dir", str(run), "--max_number_of_steps", "20", "--eval_split_name", "",
-                     "--moving_average_decay", "0.9")
-    assert resumed.returncode == 0 and "Resuming" in resumed.stdout and "step 20 (max_steps)" in resumed.stdout
+                     "--moving_average_decay", "0.9", "--checkpoint_path", str(tmp_path / "not_used"))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "from step 20 (ignoring --checkpoint_path)" in resumed.stdout and "step 20 (max_steps)" in resumed.stdout
     other = _jslim("train", "--train_dir", str(run), "--max_number_of_steps", "20", "--eval_split_name", "")
     assert other.returncode != 0 and "does not fit this run's state" in other.stderr
 
@@ -90,3 +91,16 @@ def test_eval_defaults_point_at_the_main_job():
     flags = evaluate.resolve_flags(main.build_parser("eval").parse_args(["eval"]))
     assert pathlib.Path(flags.checkpoint_path) == pathlib.Path(train.DEFAULT_TRAIN_DIR)
     assert (flags.model_name, flags.dataset_name, flags.dataset_split_name) == ("lenet", "digits", "test")
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    from jslim.training.reporting import ProgressReporter
+
+    stream = io.StringIO()
+    reporter = ProgressReporter(32, 4, log_every_n_steps=2, stream=stream, live=True)
+    for step in range(1, 5):
+        reporter.report(step, {"total_loss": 1.0 / step, "learning_rate": 1e-3}, now=float(step))
+    reporter.close()
+    assert "4/4" in stream.getvalue() and "loss 0.2500" in stream.getvalue() and "32 images/s" in stream.getvalue()  # 1 step/s

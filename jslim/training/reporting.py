@@ -64,9 +64,8 @@ class ProgressReporter:
         self._task = self._progress.add_task("train", total=self._max_steps, info="compiling...")
         self._progress.start()
 
-    def _line(self, step: int, metrics: Mapping[str, float]) -> str:
-        parts = [f"step {step}" + (f"/{self._max_steps}" if self._max_steps else "")]
-        parts.append(f"loss {metrics.get('total_loss', float('nan')):.4f}")
+    def _line(self, metrics: Mapping[str, float]) -> str:
+        parts = [f"loss {metrics.get('total_loss', float('nan')):.4f}"]
         if "learning_rate" in metrics:
             parts.append(f"lr {metrics['learning_rate']:.3g}")
         if self._images_per_sec:
@@ -79,9 +78,10 @@ class ProgressReporter:
             rate = self._rate(step, now)
             self._images_per_sec = rate or self._images_per_sec
         if self._progress is not None:
-            self._progress.update(self._task, completed=step, info=self._line(step, metrics))
+            self._progress.update(self._task, completed=step, info=self._line(metrics))
         elif step % self._every == 0:
-            print(self._line(step, metrics), file=self._stream, flush=True)
+            total = f"/{self._max_steps}" if self._max_steps else ""
+            print(f"step {step}{total}  {self._line(metrics)}", file=self._stream, flush=True)
 
     def close(self) -> None:
         """Stops the live bar."""
