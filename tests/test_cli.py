@@ -64,6 +64,7 @@ def _run_main(capsys, *argv):
     (["train", "--learning_rate_decay_type", "cosine"], "argument --learning_rate_decay_type: invalid choice"),
     (["train", "--model_name", "lenett", "--max_number_of_steps", "0"], "--model_name: Unknown net 'lenett'"),
     (["eval", "--checkpoint_path", "/nonexistent/run"], "--checkpoint_path: no jslim checkpoint"),
+    (["train", "--batch_size", "12"], "--batch_size 12 is not a multiple of the 8 devices"),
 ])
 def test_bad_flags_name_the_flag(capsys, argv, message):
     code, err = _run_main(capsys, *argv)

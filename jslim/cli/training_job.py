@@ -49,6 +49,10 @@ def gradient_multipliers(text: str | None) -> dict[str, float]:
 
 
 def _train_step(flags: types.SimpleNamespace, net: Any, data: Source) -> TrainStep:
+    mesh = sharding.make_mesh()
+    if flags.batch_size % mesh.devices.size:
+        raise FlagError(f"--batch_size {flags.batch_size} is not a multiple of the {mesh.devices.size} devices "
+                        "the step runs on.")
     schedule = configure_learning_rate(_fields(LearningRateFlags, flags), data.num_samples, flags.batch_size)
     optimizer = configure_optimizer(flags.optimizer, schedule, _fields(OptimizerFlags, flags))
     return make_train_step(
@@ -56,7 +60,7 @@ def _train_step(flags: types.SimpleNamespace, net: Any, data: Source) -> TrainSt
         trainable_scopes=split_list(flags.trainable_scopes) or None,
         gradient_multipliers=gradient_multipliers(flags.gradient_multipliers),
         clip_gradient_norm=flags.clip_gradient_norm, moving_average_decay=flags.moving_average_decay,
-        learning_rate_fn=schedule, mesh=sharding.make_mesh(), fsdp=flags.fsdp)
+        learning_rate_fn=schedule, mesh=mesh, fsdp=flags.fsdp)
 
 
 def _initial_state(flags: types.SimpleNamespace, train_step: TrainStep, example: jax.Array) -> TrainState:
