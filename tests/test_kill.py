@@ -19,11 +19,14 @@ def test_kill_9_during_saves_keeps_a_whole_checkpoint(tmp_path):
     train_dir = str(tmp_path / "run")
     # Saves every step (async), so a save is in flight almost all the time.
     proc = train_worker.spawn("--max_steps", "100000", "--train_dir", train_dir, "--save_interval_steps", "1")
-    for line in proc.stdout:
-        if line.strip() == "step 6":
-            break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    try:
+        for line in proc.stdout:
+            if line.strip() == "step 6":
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        train_worker.kill_all([proc])
     assert proc.returncode == -signal.SIGKILL
 
     step_fn = make_train_step(tiny_nets.build(tiny_nets.WideNet), optimizers.momentum(0.1), moving_average_decay=0.9,
@@ -37,6 +40,9 @@ def test_kill_9_during_saves_keeps_a_whole_checkpoint(tmp_path):
     assert int(state.step) == latest and data == {"position": latest}
 
     resumed = train_worker.spawn("--max_steps", str(latest + 2), "--train_dir", train_dir)
-    out, _ = resumed.communicate(timeout=240)
+    try:
+        out, _ = resumed.communicate(timeout=240)
+    finally:
+        train_worker.kill_all([resumed])
     assert resumed.returncode == 0, out[-3000:]
     assert f"step {latest + 2}" in out and f"step {latest}\n" not in out

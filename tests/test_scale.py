@@ -1,5 +1,5 @@
 """Scale: the step on 8 (fake CPU) devices, data parallel and FSDP, equals one device; two
-processes with ``jax.distributed`` (gloo collectives) equal one process.
+processes with ``jax.distributed`` (gloo collectives) equal one process and stop together.
 
 Tolerance: rtol 1e-5, atol 1e-6 on every state leaf after 3 steps (the gradient and
 batch-norm reductions sum in another order across devices).
@@ -8,6 +8,7 @@ batch-norm reductions sum in another order across devices).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 
 import jax
@@ -75,14 +76,36 @@ def test_two_processes_match_one(tmp_path):
     port = _free_port()
     common = ["--max_steps", "3", "--train_dir", str(tmp_path / "run"), "--devices", "2",
               "--coordinator", f"localhost:{port}", "--num_processes", "2"]
-    procs = [train_worker.spawn(*common, "--process_id", str(i), *(["--out", str(tmp_path / "multi.npz")] if i == 0 else []))
-             for i in range(2)]
+    out_flag = ["--out", str(tmp_path / "multi.npz")]
+    procs = [train_worker.spawn(*common, "--process_id", str(i), *(out_flag if i == 0 else [])) for i in range(2)]
     single = train_worker.spawn("--max_steps", "3", "--out", str(tmp_path / "single.npz"))
-    for proc in (*procs, single):
-        out, _ = proc.communicate(timeout=240)
-        assert proc.returncode == 0, out[-3000:]
+    try:
+        for proc in (*procs, single):
+            out, _ = proc.communicate(timeout=240)
+            assert proc.returncode == 0, out[-3000:]
+    finally:
+        train_worker.kill_all([*procs, single])
     multi, one = np.load(tmp_path / "multi.npz"), np.load(tmp_path / "single.npz")
     assert multi.files == one.files
     for key in one.files:
         np.testing.assert_allclose(multi[key], one[key], rtol=RTOL, atol=ATOL, err_msg=key)
     assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == ["1", "2", "3"]
+
+
+def test_a_signal_to_one_process_stops_both(tmp_path):
+    """SIGTERM to process 1 only: both processes save the same step (a collective) and exit."""
+    port = _free_port()
+    common = ["--max_steps", "100000", "--train_dir", str(tmp_path / "run"), "--save_interval_steps", "0",
+              "--coordinator", f"localhost:{port}", "--num_processes", "2"]
+    procs = [train_worker.spawn(*common, "--process_id", str(i)) for i in range(2)]
+    try:
+        for line in procs[1].stdout:
+            if line.strip() == "step 3":
+                break
+        procs[1].send_signal(signal.SIGTERM)
+        outs = [proc.communicate(timeout=240)[0] for proc in procs]
+    finally:
+        train_worker.kill_all(procs)
+    assert [proc.returncode for proc in procs] == [0, 0], outs[0][-2000:] + outs[1][-2000:]
+    saved = sorted(int(s) for s in os.listdir(tmp_path / "run" / "checkpoints"))
+    assert len(saved) == 1 and saved[0] >= 3

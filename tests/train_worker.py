@@ -41,6 +41,14 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def kill_all(procs: list[subprocess.Popen]) -> None:
+    """SIGKILLs those of ``procs`` still running (a failed test leaves no worker behind)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main() -> None:
     args = _parse()
     os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={args.devices}"

@@ -11,7 +11,8 @@
 - The step's metrics are read one step late, so the host never waits on the step just
   dispatched; a save first checks the step being saved.
 - SIGTERM / SIGINT: the loop finishes the current step, saves it and returns
-  (``stop_reason='signal'``).
+  (``stop_reason='signal'``). With several processes, a signal to any of them stops all,
+  and a save that any one's policy asks for is made by all (orbax saves are collective).
 - A non-finite loss raises :class:`NonFiniteLossError` naming the step; nothing after
   the last good step is saved, and pending saves are completed first.
 """
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from jslim.training import sharding
 from jslim.training.checkpointing import Checkpointer
@@ -100,6 +102,15 @@ class _StopRequest:
 
 def _host(metrics: Mapping[str, jax.Array]) -> dict[str, float]:
     return {k: float(v) for k, v in jax.device_get(dict(metrics)).items()}
+
+
+def _across_processes(*flags: bool) -> tuple[bool, ...]:
+    """Each flag OR-ed over the processes, so that all save (a collective) and stop together
+    even when only one got the signal or its clock said "save"."""
+    if jax.process_count() == 1:
+        return flags
+    gathered = np.asarray(multihost_utils.process_allgather(np.asarray(flags, np.int32)))
+    return tuple(bool(v) for v in gathered.reshape(-1, len(flags)).any(axis=0))
 
 
 def _data_state(batches: Any) -> dict[str, Any] | None:
@@ -178,12 +189,14 @@ def train_loop(train_step: Any, state: Any, batches: Iterator[Mapping[str, np.nd
             if pending is not None:
                 check(pending)
             pending = (step, metrics)
-            if stop.signal_name or (checkpointer is not None and checkpointer.due(step)):
+            save, stopping = _across_processes(checkpointer is not None and checkpointer.due(step),
+                                               stop.signal_name is not None)
+            if save or stopping:
                 check(pending)
                 pending = None
                 if checkpointer is not None:
                     checkpointer.save(step, state, _data_state(batches))
-            if stop.signal_name:
+            if stopping:
                 reason = "signal"
                 break
         if pending is not None:
