@@ -27,6 +27,7 @@ False``; :mod:`jslim.training.loop` stops there with an error naming the step.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -147,9 +148,16 @@ class TrainStep:
             ema_params=None if self._ema_decay is None else jax.tree.map(jnp.copy, params),
             rng=jnp.asarray(rng), non_trainable=variables.pop("non_trainable", {}))
 
+    def _step_kwargs(self, step: jax.Array) -> dict[str, jax.Array]:
+        """``current_step`` for nets whose schedule needs it (NASNet's drop path), as slim's global step."""
+        takes_step = "current_step" in inspect.signature(type(self.model).__call__).parameters
+        return {"current_step": step} if takes_step else {}
+
     def _init(self, rng: jax.Array, images: jax.Array) -> TrainState:
         init_rng, run_rng = jax.random.split(rng)
-        variables = self.model.init({"params": init_rng, "dropout": init_rng}, images, is_training=False)
+        # Training mode creates every variable (NASNet/PNASNet build their aux head only then).
+        variables = self.model.init({"params": init_rng, "dropout": init_rng}, images, is_training=True,
+                                    **self._step_kwargs(jnp.zeros((), jnp.int32)))
         return self._state_from(variables, run_rng)
 
     def abstract_state(self, rng: jax.Array, images: jax.Array) -> TrainState:
@@ -190,7 +198,7 @@ class TrainStep:
         variables = state.replace(params=params).variables()
         (logits, end_points), mutated = self.model.apply(
             variables, batch["images"], is_training=True, mutable=[BATCH_STATS, LOSSES],
-            rngs={"dropout": jax.random.fold_in(state.rng, state.step)})
+            rngs={"dropout": jax.random.fold_in(state.rng, state.step)}, **self._step_kwargs(state.step))
         labels = batch["labels"] - self._labels_offset
         named = dict(self._loss_fn(logits, end_points, labels))
         named["regularization_loss"] = _sum(get_regularization_losses(mutated).values())

@@ -81,3 +81,13 @@ def test_get_regularization_loss_of_a_slim_net_matches_tf():
     per_variable = layers.get_regularization_losses(
         model.apply(variables, x, mutable=["losses"])[1], scope="conv1")
     assert sorted(per_variable) == ["conv1/BatchNorm/beta", "conv1/BatchNorm/gamma", "conv1/weights"]
+
+
+def test_regularization_losses_of_a_mutated_dict_without_losses_is_empty():
+    """A net with no regularizer (weight_decay=0) returns batch_stats but no `losses`
+    collection; nothing of batch_stats may be counted as a loss."""
+    from jslim.layers.regularizers import get_regularization_losses  # pylint: disable=import-outside-toplevel
+
+    assert get_regularization_losses({"batch_stats": {"Net": {"BatchNorm": {"moving_mean": 1.0}}}}) == {}
+    assert get_regularization_losses({"losses": {"Net": {"weights": 2.0}}}) == {"Net/weights": 2.0}
+    assert get_regularization_losses({"Net": {"weights": 3.0}}, scope="Net") == {"Net/weights": 3.0}

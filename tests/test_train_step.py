@@ -121,3 +121,26 @@ def test_eval_step_masks_padding_and_uses_ema():
         assert float(results["Accuracy"]) == pytest.approx(expected)
         assert float(results["Recall_5"]) == 1.0  # 5 classes
     assert not np.allclose(state.ema_params["TinyNet"]["logits"]["weights"], state.params["TinyNet"]["logits"]["weights"])
+
+
+def test_nasnet_trains_with_its_aux_head_and_drop_path_schedule():
+    """NASNet builds AuxLogits only in training and ramps drop path with the global
+    step: the train state must hold the aux head, and a step must update it."""
+    import dataclasses  # pylint: disable=import-outside-toplevel
+
+    import jslim.nets  # pylint: disable=import-outside-toplevel
+    from jslim.nets.nasnet import cifar_config  # pylint: disable=import-outside-toplevel
+
+    config = dataclasses.replace(cifar_config(), num_cells=3, num_conv_filters=8)
+    model = jslim.nets.build("nasnet_cifar", num_classes=3, config=config)
+    train = make_train_step(model, optax.sgd(0.1))
+    images = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (8, 32, 32, 3)), jnp.float32)
+    state = train.init(jax.random.key(0), images)
+    names = ["/".join(str(k.key) for k in path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]]
+    aux = [n for n in names if "aux_" in n]
+    assert aux, "the aux head is missing from the train state"
+    new, metrics = train(state, {"images": images, "labels": jnp.arange(8) % 3})
+    assert bool(metrics["finite"]) and int(new.step) == 1
+    old_aux = {n: v for n, v in zip(names, jax.tree.leaves(state.params)) if "aux_" in n}
+    new_aux = {n: v for n, v in zip(names, jax.tree.leaves(new.params)) if "aux_" in n}
+    assert any(not np.array_equal(old_aux[n], new_aux[n]) for n in aux), "the aux head was not trained"

@@ -134,6 +134,10 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, jax.Array]:
     return out
 
 
+# Top-level keys that mark a Flax variables dict rather than a `losses` collection.
+_COLLECTIONS = frozenset({LOSSES, "params", "batch_stats", "non_trainable", "intermediates"})
+
+
 def get_regularization_losses(losses: Mapping[str, Any], scope: str | None = None) -> dict[str, jax.Array]:
     """The per-variable regularization losses of a ``losses`` collection, by TF name.
 
@@ -142,8 +146,8 @@ def get_regularization_losses(losses: Mapping[str, Any], scope: str | None = Non
         mutable=["losses", ...])`` (or the whole mutated-variables dict).
       scope: keep only names starting with this scope, like TF's ``scope`` filter.
     """
-    if LOSSES in losses and isinstance(losses[LOSSES], Mapping):
-        losses = losses[LOSSES]
+    if _COLLECTIONS & set(losses):  # a variables dict: its `losses` collection, maybe absent
+        losses = losses.get(LOSSES, {})
     flat = _flatten(losses)
     return {k: v for k, v in flat.items() if scope is None or k.startswith(scope)}
 
