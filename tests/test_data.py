@@ -105,3 +105,31 @@ def test_batch_size_errors():
     with pytest.raises(ValueError, match="not divisible by the 3 processes"):
         Batches(tiny_nets.random_dataset(20), 8, preprocess=tiny_nets.scale, image_size=6, process_index=0,
                 process_count=3)
+
+
+def test_match_channels_follows_tf_conversions():
+    from jslim.data.loader import match_channels  # pylint: disable=import-outside-toplevel
+
+    gray = np.arange(6, dtype=np.float32).reshape(1, 2, 3, 1)
+    rgb = match_channels(gray, 3)
+    assert rgb.shape == (1, 2, 3, 3) and np.array_equal(rgb[..., 2], gray[..., 0])
+    # tf.image.rgb_to_grayscale weights.
+    pixel = np.asarray([[[[10.0, 20.0, 30.0]]]], np.float32)
+    np.testing.assert_allclose(match_channels(pixel, 1)[..., 0], 0.2989 * 10 + 0.5870 * 20 + 0.1140 * 30, rtol=1e-6)
+    assert match_channels(gray, None) is gray
+    with pytest.raises(ValueError, match="4 channels"):
+        match_channels(np.zeros((1, 2, 2, 4)), 3)
+
+
+def test_training_with_an_eval_only_preprocessing_is_a_flag_error():
+    import types  # pylint: disable=import-outside-toplevel
+
+    import jslim.nets  # pylint: disable=import-outside-toplevel
+    from jslim.cli import builders  # pylint: disable=import-outside-toplevel
+    from jslim.cli.flags import FlagError  # pylint: disable=import-outside-toplevel
+
+    flags = types.SimpleNamespace(preprocessing_name=None, model_name="inception_v3")
+    spec = jslim.nets.get_spec("inception_v3")
+    assert builders.preprocess(flags, spec)  # evaluation works
+    with pytest.raises(FlagError, match="--preprocessing_name lenet"):
+        builders.preprocess(flags, spec, is_training=True)

@@ -52,12 +52,20 @@ def model(flags: types.SimpleNamespace, data: Source, weight_decay: float = 0.0)
     return net, spec
 
 
-def preprocess(flags: types.SimpleNamespace, spec: nets.NetSpec) -> Preprocess:
-    """``--preprocessing_name`` (default: the net's)."""
+def preprocess(flags: types.SimpleNamespace, spec: nets.NetSpec, is_training: bool = False) -> Preprocess:
+    """``--preprocessing_name`` (default: the net's), checked for training use."""
+    name = flags.preprocessing_name or spec.preprocessing
     try:
-        return get_preprocessing(flags.preprocessing_name or spec.preprocessing)
+        fn = get_preprocessing(name)
     except ValueError as err:
         raise FlagError(f"--preprocessing_name: {err}") from None
+    if is_training and not getattr(fn, "has_training", True):
+        raise FlagError(
+            f"--preprocessing_name: slim's training-time {name!r} preprocessing (random crops, flips, "
+            f"colour) is not in jslim yet; pass --preprocessing_name lenet (crop/pad, scale to [-1, 1]) "
+            f"to train {flags.model_name} without augmentation."
+        )
+    return fn
 
 
 def summary_writer(logdir: str | os.PathLike) -> Any:
@@ -84,7 +92,8 @@ def evaluation(flags: types.SimpleNamespace, net: Any, spec: nets.NetSpec, data:
 
     def make_batches() -> Iterable:
         batches = Batches(data, sharding.divisible_batch_size(batch_size, mesh), preprocess=transform,
-                          image_size=image_size, is_training=False, shuffle=False, num_epochs=1, pad_final=True)
+                          image_size=image_size, is_training=False, shuffle=False, num_epochs=1, pad_final=True,
+                          channels=spec.input_channels)
         return itertools.islice(batches, max_num_batches) if max_num_batches else batches
 
     return eval_step, make_batches

@@ -109,8 +109,8 @@ def train_image_classifier(flags: types.SimpleNamespace) -> dict[str, Any]:
     data = builders.dataset(flags, flags.dataset_split_name)
     net, spec = builders.model(flags, data, flags.weight_decay)
     image_size = flags.train_image_size or spec.default_image_size
-    batches = Batches(data, flags.batch_size, preprocess=builders.preprocess(flags, spec), image_size=image_size,
-                      seed=flags.seed)
+    batches = Batches(data, flags.batch_size, preprocess=builders.preprocess(flags, spec, is_training=True),
+                      image_size=image_size, seed=flags.seed, channels=spec.input_channels)
     train_step = _train_step(flags, net, data)
     example = jnp.zeros((flags.batch_size, image_size, image_size, spec.input_channels), jnp.float32)
     checkpointer = Checkpointer(flags.train_dir, SavePolicy(

@@ -44,7 +44,8 @@ class Batches(Iterator[dict[str, np.ndarray]]):
 
     def __init__(self, dataset: Source, batch_size: int, *, preprocess: Preprocess, image_size: int,
                  is_training: bool = True, shuffle: bool = True, seed: int = 0, num_epochs: int | None = None,
-                 pad_final: bool = False, process_index: int | None = None, process_count: int | None = None):
+                 pad_final: bool = False, process_index: int | None = None, process_count: int | None = None,
+                 channels: int | None = None):
         if process_index is None or process_count is None:
             import jax  # pylint: disable=import-outside-toplevel
 
@@ -56,6 +57,7 @@ class Batches(Iterator[dict[str, np.ndarray]]):
                              f"{dataset.name}/{dataset.split_name}.")
         self.dataset, self.batch_size = dataset, batch_size
         self._preprocess, self._image_size, self._is_training = preprocess, image_size, is_training
+        self._channels = channels
         self._shuffle, self._seed, self._num_epochs, self._pad_final = shuffle, seed, num_epochs, pad_final
         local = batch_size // process_count
         self._rows = slice(process_index * local, (process_index + 1) * local)
@@ -100,7 +102,22 @@ class Batches(Iterator[dict[str, np.ndarray]]):
         self._position += 1
         batch = self.dataset.read(indices[self._rows])
         size = self._image_size
-        batch["images"] = self._preprocess(batch["images"], size, size, self._is_training, rng).astype(np.float32)
+        images = match_channels(batch["images"], self._channels)
+        batch["images"] = self._preprocess(images, size, size, self._is_training, rng).astype(np.float32)
         if self._pad_final:
             batch["mask"] = (np.arange(self.batch_size) < real).astype(np.float32)[self._rows]
         return batch
+
+
+def match_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
+    """Grayscale ``[N, H, W, 1]`` to RGB by repetition (``tf.image.grayscale_to_rgb``), or RGB
+    to grayscale with TF's weights (``rgb_to_grayscale``), when a net needs the other."""
+    have = images.shape[-1]
+    if channels is None or channels == have:
+        return images
+    if have == 1 and channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    if have == 3 and channels == 1:
+        weights = np.asarray([0.2989, 0.5870, 0.1140], np.float32)
+        return (np.asarray(images, np.float32) @ weights)[..., None]
+    raise ValueError(f"the images have {have} channels and the net takes {channels}; no conversion known.")

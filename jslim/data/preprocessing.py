@@ -142,6 +142,7 @@ def _batched(per_image: Callable[..., np.ndarray], name: str, has_training: bool
             )
         return np.stack([per_image(img, height, width) for img in np.asarray(images)]).astype(np.float32)
 
+    preprocess.has_training = has_training  # type: ignore[attr-defined]
     preprocess.__name__ = name
     preprocess.__doc__ = f"Batched slim ``{name}`` preprocessing (see :func:`{per_image.__name__}`)."
     return preprocess
