@@ -91,3 +91,18 @@ def test_regularization_losses_of_a_mutated_dict_without_losses_is_empty():
     assert get_regularization_losses({"batch_stats": {"Net": {"BatchNorm": {"moving_mean": 1.0}}}}) == {}
     assert get_regularization_losses({"losses": {"Net": {"weights": 2.0}}}) == {"Net/weights": 2.0}
     assert get_regularization_losses({"Net": {"weights": 3.0}}, scope="Net") == {"Net/weights": 3.0}
+
+
+def test_get_regularization_loss_compiles_once_per_model():
+    import jslim.nets  # pylint: disable=import-outside-toplevel
+    from jslim.layers.regularizers import _jitted_total  # pylint: disable=import-outside-toplevel
+
+    model = jslim.nets.build("lenet", weight_decay=0.01)
+    variables = jax.eval_shape(model.init, jax.random.key(0), model.example_input())
+    variables = jax.tree.map(lambda s: jnp.full(s.shape, 0.5, s.dtype), variables)
+    first = layers.get_regularization_loss(model, variables)
+    second = layers.get_regularization_loss(model, variables)
+    weights = [v for p, v in jax.tree_util.tree_flatten_with_path(variables["params"])[0] if p[-1].key == "weights"]
+    np.testing.assert_allclose(first, 0.01 * sum(float(jnp.sum(w**2)) / 2 for w in weights), rtol=1e-5)
+    assert float(first) == float(second)
+    assert _jitted_total(model, None, ())._cache_size() == 1

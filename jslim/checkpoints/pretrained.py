@@ -51,7 +51,6 @@ def load(
     if image_size is not None:
         example = jax.numpy.zeros((1, image_size, image_size, example.shape[-1]), example.dtype)
     template = jax.eval_shape(model.init, jax.random.key(0), example)
-    template = {k: v for k, v in template.items() if k != "losses"}
     variables = import_slim_checkpoint(
         checkpoint_path, template, label_offset=label_offset, use_moving_averages=use_moving_averages
     )

@@ -10,6 +10,7 @@ replacing TF's ``REGULARIZATION_LOSSES`` graph collection.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -179,10 +180,21 @@ def get_regularization_loss(model: Any, variables: Mapping[str, Any], *args: Any
             )
         args = (example(),)
     state = {k: v for k, v in variables.items() if k != LOSSES}
+    options = tuple(sorted(kwargs.items()))
+    try:
+        total = _jitted_total(model, scope, options)
+    except TypeError:  # an unhashable model or option: compile without the cache
+        total = _jitted_total.__wrapped__(model, scope, options)
+    return total(state, *args)
+
+
+@functools.lru_cache(maxsize=32)
+def _jitted_total(model: Any, scope: str | None, options: tuple[tuple[str, Any], ...]) -> Callable[..., jax.Array]:
+    """One compiled ``variables, inputs -> total loss`` per model (repeated calls do not recompile)."""
 
     def total(state, *args):
-        _, mutated = model.apply(state, *args, mutable=[LOSSES], **kwargs)
+        _, mutated = model.apply(state, *args, mutable=[LOSSES], **dict(options))
         values = list(get_regularization_losses(mutated, scope).values())
         return sum(values, jnp.zeros((), jnp.float32))
 
-    return jax.jit(total)(state, *args)
+    return jax.jit(total)
